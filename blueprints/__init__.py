@@ -1,0 +1,14 @@
+"""HTTP: one flask-smorest blueprint per ZenML router."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from blueprints import auth, server, users, workspaces
+
+BLUEPRINTS = (server.blp, auth.blp, users.blp, workspaces.blp)
+
+
+def register_blueprints(api: Api) -> None:
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""Zenyard's store: SQLAlchemy tables, queries and the use cases over them."""

@@ -1,0 +1,109 @@
+"""The generic use cases: list, get, create, update and delete any resource.
+
+Each opens one unit of work, so a request either commits whole or leaves
+nothing behind. The answers are response models (plain dicts) built inside
+the session, so nothing lazy is touched after it closes.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sqlalchemy.exc import IntegrityError
+
+from store.db import Database
+from store.errors import EntityExists
+from store.filtering import ListParams, paginate, sort_order, where_clause
+from store.resources import Actor, Resource
+
+
+def find_row(session, resource: Resource, name_or_id: Any, workspace_id=None):
+    """The row named or identified by `name_or_id`, or NotFound."""
+    query = resource.base_query().where(resource.lookup(name_or_id))
+    if workspace_id is not None and resource.workspace_scoped:
+        query = query.where(resource.table.workspace_id == workspace_id)
+    row = session.scalars(query.limit(1)).unique().first()
+    if row is None:
+        raise resource.not_found(name_or_id)
+    return row
+
+
+def list_entities(
+    db: Database,
+    resource: Resource,
+    params: ListParams,
+    actor: Actor,
+    scope: dict[str, Any] | None = None,
+) -> dict:
+    """A page of a resource, filtered, sorted and presented."""
+    with db.reading() as session:
+        query = resource.base_query()
+        condition = where_clause(resource.filters(), params, db.backend)
+        if condition is not None:
+            query = query.where(condition)
+        for column, value in (scope or {}).items():
+            query = query.where(getattr(resource.table, column) == value)
+        visible = resource.visible(actor)
+        if visible is not None:
+            query = query.where(visible)
+        order = sort_order(resource.sorts(), params.sort_by, resource.table.id)
+        page = paginate(
+            session,
+            query,
+            order,
+            params,
+            lambda rows: resource.present_many(session, rows, params.hydrate),
+        )
+        return page.as_dict()
+
+
+def get_entity(
+    db: Database, resource: Resource, name_or_id: Any, actor: Actor, hydrate: bool = True
+) -> dict:
+    with db.reading() as session:
+        row = find_row(session, resource, name_or_id)
+        resource.authorize("read", actor, row)
+        return resource.present(row, hydrate)
+
+
+@contextmanager
+def _unique_race(resource: Resource, action: str) -> Iterator[None]:
+    """Turn a unique-constraint race into the same 409 as the pre-check."""
+    try:
+        yield
+    except IntegrityError as err:
+        raise EntityExists(
+            f"Unable to {action} {resource.noun}: an entity with the same "
+            f"unique values already exists."
+        ) from err
+
+
+def create_entity(db: Database, resource: Resource, data: dict, actor: Actor) -> dict:
+    with _unique_race(resource, "create"), db.unit_of_work() as session:
+        resource.authorize("create", actor, None)
+        row = resource.build(session, data, actor)
+        resource.check_unique(session, row, "create")
+        session.add(row)
+        session.flush()
+        return resource.present(row, hydrate=True)
+
+
+def update_entity(
+    db: Database, resource: Resource, name_or_id: Any, data: dict, actor: Actor
+) -> dict:
+    with _unique_race(resource, "update"), db.unit_of_work() as session:
+        row = find_row(session, resource, name_or_id)
+        resource.authorize("update", actor, row)
+        resource.apply(session, row, data, actor)
+        resource.check_unique(session, row, "update")
+        session.flush()
+        return resource.present(row, hydrate=True)
+
+
+def delete_entity(db: Database, resource: Resource, name_or_id: Any, actor: Actor) -> None:
+    with db.unit_of_work() as session:
+        row = find_row(session, resource, name_or_id)
+        resource.authorize("delete", actor, row)
+        resource.before_delete(session, row, actor)
+        session.delete(row)

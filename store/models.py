@@ -1,0 +1,4 @@
+"""Every table, imported in one place so `Base.metadata` knows them all."""
+
+from store.base import Base  # noqa: F401
+from store import tables  # noqa: F401

@@ -1,0 +1,168 @@
+"""One generic path for ZenML's resources.
+
+Each resource declares what is special about it (table, filter fields,
+scope, uniqueness, how a row reads back, how a request writes a row) by
+subclassing `Resource`; the use cases in `store.crud` do list, get, create,
+update and delete for all of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
+
+from store.errors import EntityExists, NotFound
+from store.filtering import FilterField, Kind
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making a request."""
+
+    id: uuid.UUID
+    name: str
+    is_admin: bool
+    is_service_account: bool = False
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """The UUID `value` spells, or None when it is a name."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+class Resource:
+    """A ZenML resource: override what differs from the common case."""
+
+    #: The word used in messages ("Unable to get user with name ...").
+    noun: ClassVar[str]
+    table: ClassVar[type]
+    #: Rows belong to a workspace (`workspace_id` column).
+    workspace_scoped: ClassVar[bool] = False
+    #: Columns whose values must be unique together (within the workspace
+    #: when the resource is scoped); empty: no uniqueness.
+    unique: ClassVar[tuple[str, ...]] = ("name",)
+    #: Filter fields beyond id, created and updated (and name if present).
+    extra_filters: ClassVar[Mapping[str, Kind]] = {}
+
+    # --- reading -------------------------------------------------------
+
+    def base_query(self) -> Select:
+        """Rows of this resource, with what their presentation loads."""
+        return select(self.table)
+
+    def filters(self) -> dict[str, FilterField]:
+        table = self.table
+        fields = {
+            "id": FilterField(Kind.UUID, table.id),
+            "created": FilterField(Kind.DATETIME, table.created),
+            "updated": FilterField(Kind.DATETIME, table.updated),
+        }
+        if hasattr(table, "name"):
+            fields["name"] = FilterField(Kind.STRING, table.name)
+        if self.workspace_scoped:
+            fields["workspace_id"] = FilterField(Kind.UUID, table.workspace_id)
+            fields["user_id"] = FilterField(Kind.UUID, table.user_id)
+        for name, kind in self.extra_filters.items():
+            fields[name] = FilterField(kind, getattr(table, name))
+        return fields
+
+    def sorts(self) -> dict[str, Any]:
+        return {
+            name: spec.column
+            for name, spec in self.filters().items()
+            if spec.sortable and spec.custom is None
+        }
+
+    def lookup(self, name_or_id: Any) -> ColumnElement:
+        """The condition that finds one row by id, or by name."""
+        key = as_uuid(name_or_id)
+        if key is not None:
+            return self.table.id == key
+        return self.table.name == str(name_or_id)
+
+    def body(self, row: Any) -> dict:
+        return {}
+
+    def metadata(self, row: Any) -> dict:
+        return {}
+
+    def resources(self, row: Any) -> dict | None:
+        return None
+
+    def present(self, row: Any, hydrate: bool) -> dict:
+        """The response model: id, name, body, and metadata when hydrated."""
+        answer = {
+            "id": row.id,
+            "permission_denied": False,
+            "body": {"created": row.created, "updated": row.updated, **self.body(row)},
+            "metadata": self.metadata(row) if hydrate else None,
+            "resources": self.resources(row) if hydrate else None,
+        }
+        if hasattr(row, "name"):
+            answer["name"] = row.name
+        return answer
+
+    def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
+        return [self.present(row, hydrate) for row in rows]
+
+    # --- access --------------------------------------------------------
+
+    def visible(self, actor: Actor) -> ColumnElement | None:
+        """A condition limiting what `actor` may list; None: everything."""
+        return None
+
+    def authorize(self, action: str, actor: Actor, row: Any | None) -> None:
+        """Raise when `actor` may not do `action` ('create', 'read', ...)."""
+
+    # --- writing -------------------------------------------------------
+
+    def build(self, session: Session, data: dict, actor: Actor) -> Any:
+        """A new row from a validated create request."""
+        return self.table(**data)
+
+    def apply(self, session: Session, row: Any, data: dict, actor: Actor) -> None:
+        """Apply a validated update request; None values mean 'unchanged'."""
+        for key, value in data.items():
+            if value is not None:
+                setattr(row, key, value)
+
+    def before_delete(self, session: Session, row: Any, actor: Actor) -> None:
+        """Refuse a delete that would break something (raise), or clean up."""
+
+    # --- helpers used by the generic use cases --------------------------
+
+    def not_found(self, name_or_id: Any) -> NotFound:
+        how = "ID" if as_uuid(name_or_id) is not None else "name"
+        return NotFound(
+            f"Unable to get {self.noun} with name or ID '{name_or_id}': "
+            f"No {self.noun} with this {how} found."
+        )
+
+    def check_unique(self, session: Session, row: Any, action: str) -> None:
+        """Raise EntityExists when another row has the same unique values."""
+        if not self.unique:
+            return
+        columns = list(self.unique)
+        if self.workspace_scoped:
+            columns.append("workspace_id")
+        conditions = [getattr(self.table, c) == getattr(row, c) for c in columns]
+        if row.id is not None:
+            conditions.append(self.table.id != row.id)
+        clash = session.scalar(select(self.table.id).where(*conditions).limit(1))
+        if clash is not None:
+            label = self.unique[0]
+            raise EntityExists(
+                f"Unable to {action} {self.noun} with {label} "
+                f"'{getattr(row, label)}': An existing {self.noun} with the "
+                f"same {label} already exists."
+            )

@@ -1,0 +1,1 @@
+"""Celery tasks: thin adapters with explicit names over plain functions."""

@@ -1,0 +1,41 @@
+"""The Celery app, bound to a Flask app so that tasks run in its context.
+
+The embedded default uses kombu's SQLAlchemy transport on a SQLite file in
+the data directory: no service to install. `ZENYARD_BROKER_URL=redis://...`
+selects Redis. Results are never stored: the database holds all state.
+"""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def init_celery(app: Flask) -> Celery:
+    settings = app.extensions["zenyard"]["settings"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=settings["BROKER_URL"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        imports=("tasks.maintenance",),
+    )
+    if settings["BROKER_URL"].startswith("sqla+"):
+        # the SQLAlchemy transport polls; one second keeps latency low
+        celery.conf.broker_transport_options = {"polling_interval": 1}
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
