@@ -33,9 +33,6 @@ def init_celery(app: Flask) -> Celery:
         worker_hijack_root_logger=False,
         imports=("tasks.maintenance",),
     )
-    if settings["BROKER_URL"].startswith("sqla+"):
-        # the SQLAlchemy transport polls; one second keeps latency low
-        celery.conf.broker_transport_options = {"polling_interval": 1}
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -1,0 +1,36 @@
+# Zenyard: the two commands the README gives are `make up` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+DATA_DIR ?= $(HOME)/.zenyard
+
+.PHONY: venv up test test-fast bench clean
+
+$(BIN)/zenyard: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/zenyard
+
+## Start the API and a worker on the embedded default (SQLite, no broker).
+up: venv
+	$(BIN)/zenyard up --port $(PORT) --data-dir $(DATA_DIR)
+
+## Install what the tests need, then run the whole suite.
+test: venv
+	bash scripts/test-deps.sh
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## The suite without the slow compatibility tests.
+test-fast: venv
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not compat" $(PYTEST_ARGS)
+
+## Performance figures, as JSON.
+bench: venv
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .cache

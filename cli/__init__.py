@@ -1,0 +1,1 @@
+"""The `zenyard` command line."""
