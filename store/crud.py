@@ -7,13 +7,9 @@ the session, so nothing lazy is touched after it closes.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator
-
-from sqlalchemy.exc import IntegrityError
+from typing import Any
 
 from store.db import Database
-from store.errors import EntityExists
 from store.filtering import ListParams, paginate, sort_order, where_clause
 from store.resources import Actor, Resource
 
@@ -67,20 +63,8 @@ def get_entity(
         return resource.present(row, hydrate)
 
 
-@contextmanager
-def _unique_race(resource: Resource, action: str) -> Iterator[None]:
-    """Turn a unique-constraint race into the same 409 as the pre-check."""
-    try:
-        yield
-    except IntegrityError as err:
-        raise EntityExists(
-            f"Unable to {action} {resource.noun}: an entity with the same "
-            f"unique values already exists."
-        ) from err
-
-
 def create_entity(db: Database, resource: Resource, data: dict, actor: Actor) -> dict:
-    with _unique_race(resource, "create"), db.unit_of_work() as session:
+    with db.unit_of_work() as session:
         resource.authorize("create", actor, None)
         row = resource.build(session, data, actor)
         resource.check_unique(session, row, "create")
@@ -92,7 +76,7 @@ def create_entity(db: Database, resource: Resource, data: dict, actor: Actor) ->
 def update_entity(
     db: Database, resource: Resource, name_or_id: Any, data: dict, actor: Actor
 ) -> dict:
-    with _unique_race(resource, "update"), db.unit_of_work() as session:
+    with db.unit_of_work() as session:
         row = find_row(session, resource, name_or_id)
         resource.authorize("update", actor, row)
         resource.apply(session, row, data, actor)

@@ -12,7 +12,10 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from store.errors import EntityExists
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -66,6 +69,13 @@ class Database:
         try:
             yield session
             session.commit()
+        except IntegrityError as err:
+            # A unique key taken between a use case's check and its commit
+            # (another request won the race): the same 409 as the check.
+            session.rollback()
+            raise EntityExists(
+                "Unable to save: an entity with the same unique values already exists."
+            ) from err
         except BaseException:
             session.rollback()
             raise

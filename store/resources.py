@@ -158,7 +158,8 @@ class Resource:
         conditions = [getattr(self.table, c) == getattr(row, c) for c in columns]
         if row.id is not None:
             conditions.append(self.table.id != row.id)
-        clash = session.scalar(select(self.table.id).where(*conditions).limit(1))
+        with session.no_autoflush:
+            clash = session.scalar(select(self.table.id).where(*conditions).limit(1))
         if clash is not None:
             label = self.unique[0]
             raise EntityExists(

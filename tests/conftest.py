@@ -1,0 +1,159 @@
+"""Fixtures: a fresh app and database per test, on SQLite, PostgreSQL and
+MariaDB (all three run on this machine; `ZENYARD_TEST_BACKENDS=sqlite`
+narrows the set).
+
+SQLite gets a new file per test. PostgreSQL and MariaDB get one database
+per test session, migrated once and emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from store.models import Base
+
+SERVER_URLS = {
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/{db}",
+}
+ADMIN_DB = {"postgresql": "postgres", "mysql": "mysql"}
+
+
+def _backends() -> list[str]:
+    wanted = os.environ.get("ZENYARD_TEST_BACKENDS", "sqlite,postgresql,mysql")
+    return [b.strip() for b in wanted.split(",") if b.strip()]
+
+
+class ServerDatabase:
+    """A throwaway database on a real server, created once per session."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.name = f"zenyard_test_{uuid.uuid4().hex[:10]}"
+        self.admin = create_engine(
+            SERVER_URLS[backend].format(db=ADMIN_DB[backend]), isolation_level="AUTOCOMMIT"
+        )
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {self.name}"))
+        self.url = SERVER_URLS[backend].format(db=self.name)
+        self.migrated = False
+
+    def empty(self) -> None:
+        engine = create_engine(self.url)
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+        engine.dispose()
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            if self.backend == "postgresql":
+                conn.execute(text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
+            else:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {self.name}"))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def server_databases() -> Iterator[dict[str, ServerDatabase]]:
+    made: dict[str, ServerDatabase] = {}
+
+    def get(backend: str) -> ServerDatabase:
+        if backend not in made:
+            made[backend] = ServerDatabase(backend)
+        return made[backend]
+
+    yield get  # type: ignore[misc]
+    for database in made.values():
+        database.drop()
+
+
+def make_app(backend: str, tmp_path, server_databases, **overrides):
+    config = {"DATA_DIR": str(tmp_path / "data"), **overrides}
+    if backend != "sqlite":
+        database = server_databases(backend)
+        if database.migrated:
+            database.empty()
+        config["DATABASE_URL"] = database.url
+        config["AUTO_MIGRATE"] = not database.migrated
+        database.migrated = True
+    app = create_app(config)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture(params=_backends())
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app(backend, tmp_path, server_databases):
+    app = make_app(backend, tmp_path, server_databases)
+    yield app
+    app.extensions["zenyard"]["db"].dispose()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, server_databases):
+    """For tests whose subject is not the database."""
+    app = make_app("sqlite", tmp_path, server_databases)
+    yield app
+    app.extensions["zenyard"]["db"].dispose()
+
+
+class ApiClient:
+    """A test client that logs in and sends the bearer token."""
+
+    def __init__(self, app, username: str = "default", password: str = ""):
+        self.app = app
+        self.http = app.test_client(use_cookies=False)
+        self.token = self.login(username, password)
+
+    def login(self, username: str, password: str) -> str:
+        response = self.http.post("/api/v1/login", data={"username": username, "password": password})
+        assert response.status_code == 200, response.json
+        return response.json["access_token"]
+
+    def _headers(self, extra=None):
+        headers = {"Authorization": f"Bearer {self.token}"}
+        headers.update(extra or {})
+        return headers
+
+    def get(self, path, **kw):
+        return self.http.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path, **kw):
+        return self.http.post(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def put(self, path, **kw):
+        return self.http.put(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def delete(self, path, **kw):
+        return self.http.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+@pytest.fixture
+def client(app) -> ApiClient:
+    return ApiClient(app)
+
+
+@pytest.fixture
+def make_user(client):
+    """Create a user through the API; returns its response model."""
+
+    def create(name: str | None = None, password: str | None = "secret", **fields):
+        body = {"name": name or f"user-{uuid.uuid4().hex[:8]}", "is_admin": False, **fields}
+        if password is not None:
+            body["password"] = password
+        response = client.post("/api/v1/users", json=body)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    return create
