@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
     # None: kombu's SQLAlchemy transport on a SQLite file in DATA_DIR.
     "BROKER_URL": None,
+    # The Celery queue this deployment's tasks go to.
+    "TASK_QUEUE": "zenyard",
     # None: a random key generated once and kept in DATA_DIR (mode 0600).
     "JWT_SECRET_KEY": None,
     "JWT_ALGORITHM": "HS256",
@@ -65,6 +67,7 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("DATA_DIR", ("ZENYARD_DATA_DIR",), str),
     ("DATABASE_URL", ("ZENYARD_DATABASE_URL", "ZENML_STORE_URL"), str),
     ("BROKER_URL", ("ZENYARD_BROKER_URL",), str),
+    ("TASK_QUEUE", ("ZENYARD_TASK_QUEUE",), str),
     ("JWT_SECRET_KEY", ("ZENML_SERVER_JWT_SECRET_KEY",), str),
     ("JWT_ALGORITHM", ("ZENML_SERVER_JWT_TOKEN_ALGORITHM",), str),
     (

@@ -25,6 +25,10 @@ from store.errors import InvalidInput
 
 _PARAM = re.compile(r"\{([^}]+)\}")
 
+#: Every route registered through `endpoint`: (method, path, body component,
+#: has query parameters, public). Tests walk it to probe every route.
+REGISTERED: list[tuple[str, str, str | None, bool, bool]] = []
+
 
 def flask_path(path: str) -> str:
     """`/users/{user_name_or_id}` -> `/users/<user_name_or_id>`."""
@@ -133,6 +137,7 @@ def endpoint(
             summary=summary,
             operationId=op.get("operationId") or f"{func.__name__}_{method.lower()}",
         )(wrapped)
+        REGISTERED.append((method, path, body_name, has_query, public))
         blp.route(
             flask_path(path),
             methods=[method],

@@ -22,6 +22,7 @@ def init_celery(app: Flask) -> Celery:
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.conf.update(
         broker_url=settings["BROKER_URL"],
+        task_default_queue=settings["TASK_QUEUE"],
         result_backend=None,
         task_ignore_result=True,
         task_serializer="json",

@@ -1,0 +1,476 @@
+"""The compatibility harness: the stock `zenml==0.66.0` client against Zenyard.
+
+Three pieces, each a fixture built on a small class:
+
+* `zenml_venv` (session): a separate virtual environment with the stock
+  client, built once into `.cache/zenml-0.66.0` and reused across runs.
+* `zenyard` (session): Zenyard's API as a real gunicorn process on a free
+  loopback port with its own data dir and SQLite database.
+  `zenyard_factory` starts more servers (e.g. one a test restarts).
+* `client_factory` / `zenml_client`: an isolated client (its own
+  `ZENML_CONFIG_PATH`) that runs the `zenml` CLI and Python scenario scripts
+  with the venv's interpreter. `zenml_client` is already connected to
+  `zenyard` as the default user.
+
+A scenario is a snippet of client code that fills a dict named `result`;
+`ZenmlClient.run(code)` executes it in the venv and returns that dict (parsed
+from one JSON line). The test asserts on it:
+
+    def test_something(zenml_client):
+        out = zenml_client.run('''
+            from zenml.client import Client
+            result["user"] = Client().active_user.name
+        ''')
+        assert out["user"] == "default"
+
+Inside a scenario, `params` holds the keyword arguments given to `run`,
+`raises(fn, *args)` returns None or {"type": "module.Name", "message": ...},
+and values in `result` that are pydantic models are dumped as JSON.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ZENML_VERSION = "0.66.0"
+VENV_DIR = ROOT / ".cache" / f"zenml-{ZENML_VERSION}"
+VENV_BUILD_TIMEOUT = 1200
+SERVER_START_TIMEOUT = 60
+SCENARIO_TIMEOUT = 180
+RESULT_MARKER = "__ZENYARD_COMPAT_RESULT__ "
+
+# Environment variables that must never leak from the caller into the server
+# or the client: they would redirect the database, the store or the config.
+_SCRUBBED_PREFIXES = ("ZENML_", "ZENYARD_")
+_SCRUBBED_NAMES = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "AUTO_OPEN_DASHBOARD")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything in tests/compat is a compat test, even if a module forgets the mark."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.compat)
+
+
+def _clean_environ() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_SCRUBBED_PREFIXES) and key not in _SCRUBBED_NAMES
+    }
+
+
+def _tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------
+# The zenml==0.66.0 virtual environment
+# ---------------------------------------------------------------------------
+
+
+class ZenmlVenv:
+    """A virtual environment holding the stock client."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.python = path / "bin" / "python"
+        self.zenml = path / "bin" / "zenml"
+        self.marker = path / ".zenyard-compat-complete"
+
+    def is_ready(self) -> bool:
+        """Complete (marker written after a successful build) and importable."""
+        if not (self.marker.exists() and self.zenml.exists() and self.python.exists()):
+            return False
+        check = subprocess.run(
+            [str(self.python), "-c", "import zenml, sys; sys.stdout.write(zenml.__version__)"],
+            capture_output=True, text=True, timeout=120, env=_clean_environ(),
+        )
+        return check.returncode == 0 and check.stdout.strip() == ZENML_VERSION
+
+
+def _base_python() -> str:
+    """An interpreter zenml 0.66.0 supports (>=3.8,<3.13) to build the venv with."""
+    if sys.version_info < (3, 13):
+        return sys.executable
+    for name in ("python3.12", "python3.11", "python3.10"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("zenml==0.66.0 needs Python < 3.13 and none was found on PATH")
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_zenml_venv(path: Path = VENV_DIR) -> ZenmlVenv:
+    """Return the cached venv, building it first if it is missing or incomplete.
+
+    A venv cannot be renamed after it is built (its scripts name their own
+    interpreter by absolute path), so it is built in place under an exclusive
+    file lock, and a marker file is written only once the install succeeded
+    and `import zenml` reports the right version. A directory without the
+    marker (an interrupted build) is deleted and built again.
+    """
+    venv = ZenmlVenv(path)
+    if venv.is_ready():
+        return venv
+    with _file_lock(path.with_name(path.name + ".lock")):
+        if venv.is_ready():  # another process built it while we waited
+            return venv
+        shutil.rmtree(path, ignore_errors=True)
+        log = path.with_name(path.name + ".build.log")
+        steps = [
+            [_base_python(), "-m", "venv", str(path)],
+            [str(venv.python), "-m", "pip", "install", "--disable-pip-version-check",
+             "--no-input", f"zenml=={ZENML_VERSION}"],
+        ]
+        with open(log, "w") as out:
+            for step in steps:
+                out.write(f"$ {' '.join(step)}\n")
+                out.flush()
+                done = subprocess.run(
+                    step, stdout=out, stderr=subprocess.STDOUT,
+                    timeout=VENV_BUILD_TIMEOUT, env=_clean_environ(),
+                )
+                if done.returncode != 0:
+                    shutil.rmtree(path, ignore_errors=True)
+                    pytest.fail(
+                        f"building the zenml=={ZENML_VERSION} venv failed "
+                        f"({' '.join(step[:4])}...); log:\n{_tail(log.read_text())}"
+                    )
+        venv.marker.write_text(f"zenml=={ZENML_VERSION}\n")
+        if not venv.is_ready():
+            venv.marker.unlink()
+            pytest.fail(f"the venv at {path} does not import zenml {ZENML_VERSION}; see {log}")
+    return venv
+
+
+# ---------------------------------------------------------------------------
+# A Zenyard server process
+# ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gunicorn_version() -> tuple[int, ...]:
+    import gunicorn
+
+    return tuple(gunicorn.version_info)
+
+
+class ZenyardServer:
+    """Zenyard's API under gunicorn; stopped only through its own process id."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.env = dict(env or {})
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", "1",
+            "--threads", "4",
+            "--worker-class", "gthread",
+            "--access-logfile", "-",
+            "--graceful-timeout", "5",
+        ]
+        if _gunicorn_version() >= (25, 1):
+            # The default control socket is one shared path under $HOME.
+            cmd.append("--no-control-socket")
+        return cmd + ["app:create_app()"]
+
+    def start(self, env: dict[str, str] | None = None) -> "ZenyardServer":
+        """Start (with `env` replacing the extra environment, if given) and wait for /health."""
+        assert self.process is None or self.process.poll() is not None, "already running"
+        if env is not None:
+            self.env = dict(env)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        environ = _clean_environ()
+        environ["ZENYARD_DATA_DIR"] = str(self.data_dir)
+        environ.update(self.env)
+        log = open(self.log_path, "a")
+        log.write(f"\n===== start {time.strftime('%H:%M:%S')} env={sorted(self.env)} =====\n")
+        log.flush()
+        self.process = subprocess.Popen(
+            self.command(), cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        log.close()
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"Zenyard exited with code {self.process.returncode} while starting; "
+                    f"log:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"Zenyard did not answer /health in {SERVER_START_TIMEOUT}s; log:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """SIGTERM the gunicorn master by its pid; SIGKILL its process group if it hangs."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # the session it leads: master and workers
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=10)
+
+    def restart(self, env: dict[str, str] | None = None) -> "ZenyardServer":
+        """Stop, then start again on the same port and data dir."""
+        self.stop()
+        return self.start(env)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return _tail(self.log_text(), lines)
+
+    def mark_log(self) -> int:
+        """An offset into the log: pass it to `log_since` to see what a step did."""
+        return len(self.log_text())
+
+    def log_since(self, offset: int) -> str:
+        return self.log_text()[offset:]
+
+
+# ---------------------------------------------------------------------------
+# An isolated client
+# ---------------------------------------------------------------------------
+
+
+class ScenarioFailed(AssertionError):
+    """A client command or scenario failed; the message carries the evidence."""
+
+
+_PRELUDE = '''\
+import json as _json
+import sys as _sys
+
+params = _json.loads({params!r})
+result = {{}}
+
+
+def error_info(exc):
+    return {{"type": f"{{type(exc).__module__}}.{{type(exc).__name__}}", "message": str(exc)}}
+
+
+def raises(fn, *args, **kwargs):
+    """None if fn(*args, **kwargs) returns, else what it raised."""
+    try:
+        fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the scenario reports it
+        return error_info(exc)
+    return None
+
+
+def _jsonable(value):
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+# ---- scenario ----
+'''
+
+_EPILOGUE = '''
+# ---- end of scenario ----
+_sys.stdout.flush()
+print({marker!r} + _json.dumps(result, default=_jsonable), flush=True)
+'''
+
+
+class ZenmlClient:
+    """One client installation's worth of state: a config dir and a work dir."""
+
+    def __init__(self, venv: ZenmlVenv, home: Path, server: ZenyardServer | None = None) -> None:
+        self.venv = venv
+        self.home = home
+        self.config_dir = home / "zenml-config"
+        self.work_dir = home / "work"  # cwd: no .zen repository above it
+        self.server = server
+        self._scripts = 0
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+
+    def environ(self) -> dict[str, str]:
+        env = _clean_environ()
+        env.update(
+            ZENML_CONFIG_PATH=str(self.config_dir),
+            ZENML_ANALYTICS_OPT_IN="false",
+            ZENML_LOGGING_VERBOSITY="WARN",
+            AUTO_OPEN_DASHBOARD="false",
+            ZENML_ENABLE_RICH_TRACEBACK="false",
+            # Wide output so that CLI messages are not wrapped mid-word.
+            COLUMNS="200",
+            TERM="dumb",
+        )
+        return env
+
+    def _evidence(self, done: subprocess.CompletedProcess, what: str) -> str:
+        parts = [
+            f"{what} exited with code {done.returncode}",
+            f"--- stdout ---\n{_tail(done.stdout or '')}",
+            f"--- stderr ---\n{_tail(done.stderr or '')}",
+        ]
+        if self.server is not None:
+            parts.append(f"--- server log ({self.server.log_path}) ---\n{self.server.log_tail()}")
+        return "\n".join(parts)
+
+    def cli(self, *args: str, check: bool = True, timeout: int = SCENARIO_TIMEOUT) -> subprocess.CompletedProcess:
+        """Run the venv's `zenml` CLI with no terminal (a prompt reads EOF, never hangs)."""
+        done = subprocess.run(
+            [str(self.venv.zenml), *args], cwd=self.work_dir, env=self.environ(),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and done.returncode != 0:
+            raise ScenarioFailed(self._evidence(done, f"`zenml {' '.join(args)}`"))
+        return done
+
+    def connect(self, url: str | None = None, username: str = "default", password: str = "") -> subprocess.CompletedProcess:
+        """`zenml connect` with a username and password; fails unless the store was switched."""
+        url = url or self.server.url
+        done = self.cli("connect", "--url", url, "--username", username, "--password", password, check=False)
+        stored = self.stored_config().get("store") or {}
+        if done.returncode != 0 or stored.get("url") != url or "Authorization error" in done.stdout + done.stderr:
+            raise ScenarioFailed(self._evidence(done, f"`zenml connect --url {url} --username {username}`")
+                                 + f"\n--- stored store config ---\n{json.dumps(stored, indent=1)}")
+        return done
+
+    def stored_config(self) -> dict[str, Any]:
+        """The client's config.yaml ({} if none), read with the venv's PyYAML."""
+        path = self.config_dir / "config.yaml"
+        if not path.exists():
+            return {}
+        done = subprocess.run(
+            [str(self.venv.python), "-c",
+             "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])) or {}))", str(path)],
+            capture_output=True, text=True, timeout=60, env=_clean_environ(),
+        )
+        if done.returncode != 0:
+            raise ScenarioFailed(f"cannot read {path}: {done.stderr}")
+        return json.loads(done.stdout)
+
+    def run(self, code: str, timeout: int = SCENARIO_TIMEOUT, **params: Any) -> dict[str, Any]:
+        """Run a scenario with the venv's python and return its `result` dict."""
+        self._scripts += 1
+        script = self.home / f"scenario_{self._scripts:03d}.py"
+        script.write_text(
+            _PRELUDE.format(params=json.dumps(params))
+            + textwrap.dedent(code).strip("\n") + "\n"
+            + _EPILOGUE.format(marker=RESULT_MARKER)
+        )
+        done = subprocess.run(
+            [str(self.venv.python), str(script)], cwd=self.work_dir, env=self.environ(),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+        if done.returncode != 0 or not lines:
+            raise ScenarioFailed(self._evidence(done, f"scenario {script}"))
+        return json.loads(lines[-1][len(RESULT_MARKER):])
+
+
+# ---------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def zenml_venv() -> ZenmlVenv:
+    """The stock zenml==0.66.0 client in its own cached venv."""
+    return ensure_zenml_venv()
+
+
+@pytest.fixture(scope="session")
+def zenyard_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start Zenyard servers: `zenyard_factory(env={...})`; all are stopped at the end."""
+    servers: list[ZenyardServer] = []
+
+    def start(env: dict[str, str] | None = None, name: str = "zenyard") -> ZenyardServer:
+        server = ZenyardServer(tmp_path_factory.mktemp(name) / "data", env=env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def zenyard(zenyard_factory: Any) -> ZenyardServer:
+    """The shared Zenyard server: fresh data dir and SQLite database."""
+    return zenyard_factory()
+
+
+@pytest.fixture(scope="session")
+def client_factory(zenml_venv: ZenmlVenv, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Make an isolated, not yet connected client: `client_factory(server)`."""
+
+    def make(server: ZenyardServer | None = None, name: str = "client") -> ZenmlClient:
+        return ZenmlClient(zenml_venv, tmp_path_factory.mktemp(name), server)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def zenml_client(client_factory: Any, zenyard: ZenyardServer) -> ZenmlClient:
+    """A client connected to the shared server as the default user."""
+    client = client_factory(zenyard, name="default-client")
+    client.connect()
+    return client

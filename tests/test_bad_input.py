@@ -1,0 +1,132 @@
+"""Every route answers bad input with a 4xx and ZenML's error body, and
+writes nothing: malformed JSON, wrong types, unknown fields where ZenML
+refuses them, out-of-range pages, malformed ids."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from marshmallow import RAISE, fields
+from sqlalchemy import func, select
+
+from blueprints.contract import REGISTERED
+from schemas import contract
+from store.models import Base
+
+WRONG = {
+    fields.String: 12345,
+    fields.Boolean: "maybe",
+    fields.UUID: "not-a-uuid",
+    fields.Dict: "not-an-object",
+    fields.List: 7,
+    fields.Integer: "seven",
+    fields.Float: "seven",
+    fields.DateTime: "yesterday",
+    fields.Nested: 5,
+}
+
+
+def wrong_value(field: fields.Field):
+    for kind, value in WRONG.items():
+        if isinstance(field, kind):
+            return value
+    return None
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+def row_counts(app) -> dict[str, int]:
+    db = app.extensions["zenyard"]["db"]
+    with db.reading() as session:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table))
+            for table in Base.metadata.sorted_tables
+            if table.name != "worker_heartbeats"
+        }
+
+
+def assert_zenml_error(response, *, status=None):
+    assert 400 <= response.status_code < 500, (response.status_code, response.json)
+    if status is not None:
+        assert response.status_code == status, response.json
+    detail = response.json["detail"]
+    assert isinstance(detail, list) and len(detail) == 2 and all(isinstance(d, str) for d in detail)
+
+
+JSON_ROUTES = [(m, p, b) for m, p, b, _, _ in REGISTERED if b and m in ("POST", "PUT")]
+LIST_ROUTES = [p for m, p, _, q, _ in REGISTERED if m == "GET" and q and "size" in contract.query_args(m, p)().fields]
+
+
+@pytest.mark.parametrize("method,path,body", [r for r in JSON_ROUTES if r[1] != "/api/v1/login"])
+def test_json_bodies(client, method, path, body):
+    before = row_counts(client.app)
+    url = concrete(path)
+    send = client.post if method == "POST" else client.put
+
+    malformed = send(url, data="{not json", content_type="application/json")
+    assert_zenml_error(malformed, status=422)
+    not_object = send(url, json=["a", "list"])
+    assert_zenml_error(not_object, status=422)
+
+    schema = contract.component(body)()
+    for name, field in schema.fields.items():
+        value = wrong_value(field)
+        if value is None:
+            continue
+        response = send(url, json={name: value})
+        assert_zenml_error(response, status=422)
+        assert name in response.json["detail"][1]
+
+    if schema.opts.unknown == RAISE:
+        unknown = send(url, json={"no_such_field": 1})
+        assert_zenml_error(unknown, status=422)
+        assert "no_such_field" in unknown.json["detail"][1]
+    assert row_counts(client.app) == before
+
+
+@pytest.mark.parametrize("path", LIST_ROUTES)
+def test_list_pages_and_filters(client, path):
+    before = row_counts(client.app)
+    url = concrete(path)
+    for query in ("size=10001", "size=0", "size=many", "page=0", "page=-1", "hydrate=maybe",
+                  "logical_operator=xor", "sort_by=no_such_field", "id=not-a-uuid",
+                  "created=gte:last-week", "created=contains:2024"):
+        response = client.get(f"{url}?{query}")
+        assert_zenml_error(response, status=422)
+    past_end = client.get(f"{url}?page=999")
+    assert_zenml_error(past_end, status=400)
+    assert "Invalid page 999" in past_end.json["detail"][1]
+    assert client.get(f"{url}?size=10000").status_code == 200
+    assert row_counts(client.app) == before
+
+
+@pytest.mark.parametrize(
+    "method,path", [(m, p) for m, p, *_ in REGISTERED if "{" in p]
+)
+def test_unknown_or_malformed_ids(client, method, path):
+    send = getattr(client, method.lower())
+    kwargs = {"json": {}} if method in ("POST", "PUT") else {}
+    missing = send(concrete(path), **kwargs)
+    assert_zenml_error(missing)
+    assert missing.status_code in (401, 403, 404, 422)
+    malformed = send(re.sub(r"\{[^}]+\}", "no-such-thing", path), **kwargs)
+    assert_zenml_error(malformed)
+
+
+def test_login_form_errors(app):
+    http = app.test_client()
+    assert_zenml_error(http.post("/api/v1/login", data={}), status=401)
+    assert_zenml_error(http.post("/api/v1/login", data={"username": "default", "password": "x"}), status=401)
+    device = http.post("/api/v1/login", data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x", "client_id": str(uuid.uuid4())})
+    assert device.status_code == 501 and device.json["detail"][0] == "NotImplementedError"
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/v1/no-such-route")
+    assert response.status_code == 404 and response.json == {"detail": "Not Found"}
+    wrong_method = client.http.patch("/api/v1/users")
+    assert wrong_method.status_code == 405

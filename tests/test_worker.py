@@ -1,0 +1,101 @@
+"""A real Celery worker process runs a real task, on Redis and on the
+embedded SQLAlchemy broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from store.workers import live_workers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker.main", "worker", "--concurrency", "1",
+         "--loglevel", "INFO", "--hostname", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle",
+         "--without-gossip"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def redis_keys(url: str) -> set[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return set(client.scan_iter())
+    finally:
+        client.close()
+
+
+def forget_keys(url: str, keys: set[bytes]) -> None:
+    """Remove the keys kombu made in Redis for the test."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("broker", ["redis", "embedded"])
+def test_a_worker_process_runs_the_heartbeat_task(tmp_path, broker):
+    data = tmp_path / "data"
+    overrides = {"DATA_DIR": str(data), "TASK_QUEUE": f"test-{uuid.uuid4().hex[:8]}"}
+    if broker == "redis":
+        overrides["BROKER_URL"] = "redis://127.0.0.1:6379/0"
+    app = create_app(overrides)
+    env = dict(os.environ, ZENYARD_DATA_DIR=str(data), ZENYARD_TASK_QUEUE=overrides["TASK_QUEUE"],
+               ZENYARD_AUTO_MIGRATE="false")
+    if broker == "redis":
+        env["ZENYARD_BROKER_URL"] = overrides["BROKER_URL"]
+    else:
+        env.pop("ZENYARD_BROKER_URL", None)
+    keys_before = redis_keys(overrides["BROKER_URL"]) if broker == "redis" else set()
+    log = tmp_path / "worker.log"
+    worker = start_worker(env, log)
+    try:
+        # sent before the worker is up: the broker keeps it
+        app.extensions["celery"].send_task("zenyard.heartbeat", queue=overrides["TASK_QUEUE"])
+        db = app.extensions["zenyard"]["db"]
+        deadline = time.monotonic() + 60
+        seen = []
+        while time.monotonic() < deadline and not seen:
+            assert worker.poll() is None, log.read_text()[-3000:]
+            seen = live_workers(db, timedelta(minutes=5))
+            time.sleep(0.3)
+        assert seen, log.read_text()[-3000:]
+        assert seen[0]["tasks_run"] == 1
+    finally:
+        stop(worker)
+        app.extensions["zenyard"]["db"].dispose()
+        if broker == "redis":
+            forget_keys(overrides["BROKER_URL"], redis_keys(overrides["BROKER_URL"]) - keys_before)
+    assert "zenyard.heartbeat" in log.read_text()
