@@ -80,9 +80,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(api)
     register_error_handlers(app)
 
+    from cli.main import db as db_commands
     from worker.celery_app import init_celery
 
     init_celery(app)
+    app.cli.add_command(db_commands)
     return app
 
 

@@ -70,8 +70,11 @@ def seed_users(target: Target, count: int = SEED_USERS) -> None:
         reply.raise_for_status()
 
     # Each user costs a bcrypt hash on the server: create them in parallel.
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    pool = ThreadPoolExecutor(max_workers=8)
+    try:
         list(pool.map(create, missing))
+    finally:
+        pool.shutdown(cancel_futures=True)  # on Ctrl-C: drop what has not started
 
 
 # --- scenarios ----------------------------------------------------------

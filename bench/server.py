@@ -24,6 +24,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _gunicorn_version() -> tuple[int, ...]:
+    from gunicorn import version_info
+
+    return tuple(version_info)
+
+
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
@@ -91,6 +97,11 @@ class BenchServer:
             "--worker-class", "gthread",
             "app:create_app()",
         ]
+        if _gunicorn_version() >= (25, 1):
+            # Otherwise gunicorn takes the per-user control socket
+            # (~/.gunicorn/gunicorn.ctl) from a server already running,
+            # e.g. `make up`. It plays no part in serving requests.
+            command[-1:-1] = ["--no-control-socket"]
         self._log_file = open(Path(self.data_dir) / "gunicorn.log", "wb")
         log(f"starting {self.description} on {self.url}")
         self.process = subprocess.Popen(

@@ -57,6 +57,9 @@ def assert_zenml_error(response, *, status=None):
     assert isinstance(detail, list) and len(detail) == 2 and all(isinstance(d, str) for d in detail)
 
 
+# Validation happens before the store is touched: one backend is enough.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 JSON_ROUTES = [(m, p, b) for m, p, b, _, _ in REGISTERED if b and m in ("POST", "PUT")]
 LIST_ROUTES = [p for m, p, _, q, _ in REGISTERED if m == "GET" and q and "size" in contract.query_args(m, p)().fields]
 
