@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, MetaData, Uuid
+from typing import Optional
+
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, Uuid
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -37,3 +39,27 @@ class Entity:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+class Owned:
+    """Rows that a user created; the user may be gone (server-owned rows)."""
+
+    @declared_attr
+    def user_id(cls) -> Mapped[Optional[uuid.UUID]]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True)
+
+    @declared_attr
+    def user(cls) -> Mapped[Optional["User"]]:  # noqa: F821
+        return relationship("User", lazy="joined", innerjoin=False)
+
+
+class Scoped(Owned):
+    """Rows that belong to a workspace (and go with it)."""
+
+    @declared_attr
+    def workspace_id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr
+    def workspace(cls) -> Mapped["Workspace"]:  # noqa: F821
+        return relationship("Workspace", lazy="joined", innerjoin=True)

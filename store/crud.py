@@ -17,7 +17,7 @@ from store.resources import Actor, Resource
 def find_row(session, resource: Resource, name_or_id: Any, workspace_id=None):
     """The row named or identified by `name_or_id`, or NotFound."""
     query = resource.base_query().where(resource.lookup(name_or_id))
-    if workspace_id is not None and resource.workspace_scoped:
+    if workspace_id is not None and hasattr(resource.table, "workspace_id"):
         query = query.where(resource.table.workspace_id == workspace_id)
     row = session.scalars(query.limit(1)).unique().first()
     if row is None:

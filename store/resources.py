@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
-from store.errors import EntityExists, NotFound
+from store.errors import EntityExists, IllegalOperation, NotFound
 from store.filtering import FilterField, Kind
 
 
@@ -46,8 +46,6 @@ class Resource:
     #: The word used in messages ("Unable to get user with name ...").
     noun: ClassVar[str]
     table: ClassVar[type]
-    #: Rows belong to a workspace (`workspace_id` column).
-    workspace_scoped: ClassVar[bool] = False
     #: Columns whose values must be unique together (within the workspace
     #: when the resource is scoped); empty: no uniqueness.
     unique: ClassVar[tuple[str, ...]] = ("name",)
@@ -69,9 +67,12 @@ class Resource:
         }
         if hasattr(table, "name"):
             fields["name"] = FilterField(Kind.STRING, table.name)
-        if self.workspace_scoped:
-            fields["workspace_id"] = FilterField(Kind.UUID, table.workspace_id)
+        if hasattr(table, "user_id"):
             fields["user_id"] = FilterField(Kind.UUID, table.user_id)
+        if hasattr(table, "workspace_id"):
+            fields["workspace_id"] = FilterField(Kind.UUID, table.workspace_id)
+            # what the client sends to scope a list to its active workspace
+            fields["scope_workspace"] = FilterField(Kind.UUID, table.workspace_id, sortable=False)
         for name, kind in self.extra_filters.items():
             fields[name] = FilterField(kind, getattr(table, name))
         return fields
@@ -101,11 +102,21 @@ class Resource:
 
     def present(self, row: Any, hydrate: bool) -> dict:
         """The response model: id, name, body, and metadata when hydrated."""
+        body = {"created": row.created, "updated": row.updated}
+        if hasattr(row, "user_id"):
+            body["user"] = present_brief("user", row.user)
+        body.update(self.body(row))
+        metadata = None
+        if hydrate:
+            metadata = {}
+            if hasattr(row, "workspace_id"):
+                metadata["workspace"] = present_brief("workspace", row.workspace)
+            metadata.update(self.metadata(row))
         answer = {
             "id": row.id,
             "permission_denied": False,
-            "body": {"created": row.created, "updated": row.updated, **self.body(row)},
-            "metadata": self.metadata(row) if hydrate else None,
+            "body": body,
+            "metadata": metadata,
             "resources": self.resources(row) if hydrate else None,
         }
         if hasattr(row, "name"):
@@ -127,12 +138,43 @@ class Resource:
     # --- writing -------------------------------------------------------
 
     def build(self, session: Session, data: dict, actor: Actor) -> Any:
-        """A new row from a validated create request."""
-        return self.table(**data)
+        """A new row from a validated create request.
+
+        The request's `user` must be the caller (ZenML refuses creating for
+        someone else) and its `workspace` must exist; the remaining request
+        fields that are columns of the table are copied.
+        """
+        row = self.table(**self.columns_of(data))
+        self.assign_owner(session, row, data, actor)
+        return row
+
+    def columns_of(self, data: dict) -> dict:
+        columns = self.table.__table__.columns.keys()
+        return {
+            key: value
+            for key, value in data.items()
+            if key in columns and key not in ("id", "user_id", "workspace_id", "created", "updated")
+        }
+
+    def assign_owner(self, session: Session, row: Any, data: dict, actor: Actor) -> None:
+        from store.tables import Workspace
+
+        if hasattr(self.table, "user_id"):
+            requested = data.get("user")
+            if requested is not None and requested != actor.id:
+                raise IllegalOperation(
+                    f"Not allowed to create a {self.noun} for a different user."
+                )
+            row.user_id = actor.id
+        if hasattr(self.table, "workspace_id"):
+            workspace_id = data.get("workspace")
+            if workspace_id is None or session.get(Workspace, workspace_id) is None:
+                raise NotFound(f"Unable to get workspace with ID '{workspace_id}': No workspace with this ID found.")
+            row.workspace_id = workspace_id
 
     def apply(self, session: Session, row: Any, data: dict, actor: Actor) -> None:
         """Apply a validated update request; None values mean 'unchanged'."""
-        for key, value in data.items():
+        for key, value in self.columns_of(data).items():
             if value is not None:
                 setattr(row, key, value)
 
@@ -153,7 +195,7 @@ class Resource:
         if not self.unique:
             return
         columns = list(self.unique)
-        if self.workspace_scoped:
+        if hasattr(self.table, "workspace_id"):
             columns.append("workspace_id")
         conditions = [getattr(self.table, c) == getattr(row, c) for c in columns]
         if row.id is not None:
@@ -167,3 +209,16 @@ class Resource:
                 f"'{getattr(row, label)}': An existing {self.noun} with the "
                 f"same {label} already exists."
             )
+
+
+def present_brief(noun: str, row: Any) -> dict | None:
+    """A related user or workspace as ZenML nests it: not hydrated."""
+    if row is None:
+        return None
+    if noun == "user":
+        from store.users import USERS
+
+        return USERS.present(row, hydrate=False)
+    from store.workspaces import WORKSPACES
+
+    return WORKSPACES.present(row, hydrate=False)

@@ -38,7 +38,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.error
@@ -67,7 +66,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Everything in tests/compat is a compat test, even if a module forgets the mark."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.compat)
 
 
@@ -363,34 +362,49 @@ class ZenmlClient:
         )
         return env
 
-    def _evidence(self, done: subprocess.CompletedProcess, what: str) -> str:
+    def _log_mark(self) -> int:
+        return self.server.mark_log() if self.server is not None else 0
+
+    def _evidence(self, done: subprocess.CompletedProcess, what: str, log_mark: int) -> str:
+        """The command's output and what the server logged meanwhile (its requests, its errors)."""
         parts = [
             f"{what} exited with code {done.returncode}",
             f"--- stdout ---\n{_tail(done.stdout or '')}",
             f"--- stderr ---\n{_tail(done.stderr or '')}",
         ]
         if self.server is not None:
-            parts.append(f"--- server log ({self.server.log_path}) ---\n{self.server.log_tail()}")
+            logged = _tail(self.server.log_since(log_mark), 80)
+            parts.append(f"--- server log meanwhile ({self.server.log_path}) ---\n{logged}")
         return "\n".join(parts)
 
-    def cli(self, *args: str, check: bool = True, timeout: int = SCENARIO_TIMEOUT) -> subprocess.CompletedProcess:
-        """Run the venv's `zenml` CLI with no terminal (a prompt reads EOF, never hangs)."""
+    def _cli(self, args: tuple[str, ...], timeout: int) -> tuple[subprocess.CompletedProcess, int]:
+        mark = self._log_mark()
         done = subprocess.run(
             [str(self.venv.zenml), *args], cwd=self.work_dir, env=self.environ(),
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
         )
+        return done, mark
+
+    def cli(self, *args: str, check: bool = True, timeout: int = SCENARIO_TIMEOUT) -> subprocess.CompletedProcess:
+        """Run the venv's `zenml` CLI with no terminal (a prompt reads EOF, never hangs)."""
+        done, mark = self._cli(args, timeout)
         if check and done.returncode != 0:
-            raise ScenarioFailed(self._evidence(done, f"`zenml {' '.join(args)}`"))
+            raise ScenarioFailed(self._evidence(done, f"`zenml {' '.join(args)}`", mark))
         return done
 
     def connect(self, url: str | None = None, username: str = "default", password: str = "") -> subprocess.CompletedProcess:
-        """`zenml connect` with a username and password; fails unless the store was switched."""
+        """`zenml connect` with a username and password; fails unless the store was switched.
+
+        `zenml connect` exits 0 even when the login is refused (it prints
+        "Authorization error: ..."), so success is judged by the stored config.
+        """
         url = url or self.server.url
-        done = self.cli("connect", "--url", url, "--username", username, "--password", password, check=False)
+        args = ("connect", "--url", url, "--username", username, "--password", password)
+        done, mark = self._cli(args, SCENARIO_TIMEOUT)
         stored = self.stored_config().get("store") or {}
         if done.returncode != 0 or stored.get("url") != url or "Authorization error" in done.stdout + done.stderr:
-            raise ScenarioFailed(self._evidence(done, f"`zenml connect --url {url} --username {username}`")
-                                 + f"\n--- stored store config ---\n{json.dumps(stored, indent=1)}")
+            evidence = self._evidence(done, f"`zenml connect --url {url} --username {username}`", mark)
+            raise ScenarioFailed(f"{evidence}\n--- stored store config ---\n{json.dumps(stored, indent=1)}")
         return done
 
     def stored_config(self) -> dict[str, Any]:
@@ -416,13 +430,14 @@ class ZenmlClient:
             + textwrap.dedent(code).strip("\n") + "\n"
             + _EPILOGUE.format(marker=RESULT_MARKER)
         )
+        mark = self._log_mark()
         done = subprocess.run(
             [str(self.venv.python), str(script)], cwd=self.work_dir, env=self.environ(),
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
         )
         lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
         if done.returncode != 0 or not lines:
-            raise ScenarioFailed(self._evidence(done, f"scenario {script}"))
+            raise ScenarioFailed(self._evidence(done, f"scenario {script}", mark))
         return json.loads(lines[-1][len(RESULT_MARKER):])
 
 
