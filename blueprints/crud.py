@@ -42,7 +42,8 @@ def resource_routes(
 ) -> None:
     """Register the generic operations of `resource` on `blp`."""
     ops = set(ops)
-    noun = resource.noun
+    noun = resource.noun.replace(" ", "_")
+    label = resource.noun
     key = item.rsplit("{", 1)[1].rstrip("}")
 
     if "list" in ops:
@@ -51,7 +52,7 @@ def resource_routes(
             return crud.list_entities(db(), resource, list_params(query), actor())
 
         list_view.__name__ = f"list_{noun}"
-        list_view.__doc__ = f"List {noun}s."
+        list_view.__doc__ = f"List {resource.nouns}."
         endpoint(blp, "GET", collection)(list_view)
 
     if "create" in ops:
@@ -60,7 +61,7 @@ def resource_routes(
             return crud.create_entity(db(), resource, body, actor())
 
         create_view.__name__ = f"create_{noun}"
-        create_view.__doc__ = f"Create a {noun}."
+        create_view.__doc__ = f"Create a {label}."
         endpoint(blp, "POST", collection)(create_view)
 
     if "get" in ops:
@@ -69,7 +70,7 @@ def resource_routes(
             return crud.get_entity(db(), resource, path[key], actor(), hydrate=query.get("hydrate", True))
 
         get_view.__name__ = f"get_{noun}"
-        get_view.__doc__ = f"Get a {noun}."
+        get_view.__doc__ = f"Get a {label}."
         endpoint(blp, "GET", item)(get_view)
 
     if "update" in ops:
@@ -78,7 +79,7 @@ def resource_routes(
             return crud.update_entity(db(), resource, path[key], body, actor())
 
         update_view.__name__ = f"update_{noun}"
-        update_view.__doc__ = f"Update a {noun}."
+        update_view.__doc__ = f"Update a {label}."
         endpoint(blp, "PUT", item)(update_view)
 
     if "delete" in ops:
@@ -88,5 +89,28 @@ def resource_routes(
             return None
 
         delete_view.__name__ = f"delete_{noun}"
-        delete_view.__doc__ = f"Delete a {noun}."
+        delete_view.__doc__ = f"Delete a {label}."
         endpoint(blp, "DELETE", item)(delete_view)
+
+
+def workspace_routes(blp: Blueprint, resource: Resource, collection: str, ops: Iterable[str] = ("list", "create")) -> None:
+    """`/workspaces/{workspace_name_or_id}/<things>`: list and create in one workspace."""
+    noun = resource.noun.replace(" ", "_")
+
+    if "list" in ops:
+
+        def list_view(query: dict, workspace_name_or_id: str) -> Any:
+            return crud.list_in_workspace(db(), resource, workspace_name_or_id, list_params(query), actor())
+
+        list_view.__name__ = f"list_workspace_{noun}"
+        list_view.__doc__ = f"List the {resource.nouns} of a workspace."
+        endpoint(blp, "GET", collection)(list_view)
+
+    if "create" in ops:
+
+        def create_view(body: dict, workspace_name_or_id: str) -> Any:
+            return crud.create_in_workspace(db(), resource, workspace_name_or_id, body, actor())
+
+        create_view.__name__ = f"create_workspace_{noun}"
+        create_view.__doc__ = f"Create a {resource.noun} in a workspace."
+        endpoint(blp, "POST", collection)(create_view)

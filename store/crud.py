@@ -70,6 +70,7 @@ def create_entity(db: Database, resource: Resource, data: dict, actor: Actor) ->
         resource.check_unique(session, row, "create")
         session.add(row)
         session.flush()
+        resource.after_create(session, row, actor)
         return resource.present(row, hydrate=True)
 
 
@@ -83,6 +84,35 @@ def update_entity(
         resource.check_unique(session, row, "update")
         session.flush()
         return resource.present(row, hydrate=True)
+
+
+def create_in_workspace(
+    db: Database, resource: Resource, workspace: Any, data: dict, actor: Actor
+) -> dict:
+    """Create through `/workspaces/{workspace}/...`: the body must agree."""
+    from store.errors import IllegalOperation
+    from store.workspaces import WORKSPACES
+
+    with db.reading() as session:
+        workspace_id = find_row(session, WORKSPACES, workspace).id
+    if data.get("workspace") is None:
+        data = {**data, "workspace": workspace_id}
+    elif data["workspace"] != workspace_id:
+        raise IllegalOperation(
+            f"The workspace of the {resource.noun} ({data['workspace']}) does not "
+            f"match the workspace of the URL ({workspace_id})."
+        )
+    return create_entity(db, resource, data, actor)
+
+
+def list_in_workspace(
+    db: Database, resource: Resource, workspace: Any, params: ListParams, actor: Actor
+) -> dict:
+    from store.workspaces import WORKSPACES
+
+    with db.reading() as session:
+        workspace_id = find_row(session, WORKSPACES, workspace).id
+    return list_entities(db, resource, params, actor, scope={"workspace_id": workspace_id})
 
 
 def delete_entity(db: Database, resource: Resource, name_or_id: Any, actor: Actor) -> None:

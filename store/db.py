@@ -55,6 +55,8 @@ class Database:
     """The app's engine and session factory."""
 
     def __init__(self, url: str, echo: bool = False):
+        import store.models  # noqa: F401  (every table mapped before the first query)
+
         self.engine = make_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -51,6 +51,9 @@ class FilterField:
     column: Any
     sortable: bool = True
     custom: Callable[[str, Any], ColumnElement] | None = None
+    #: Scopes and relationship filters narrow the result whatever the
+    #: logical operator, as ZenML's scope and custom filters do.
+    always: bool = False
 
 
 @dataclass
@@ -164,17 +167,22 @@ def condition(name: str, spec: FilterField, raw: str, dialect: str) -> ColumnEle
 def where_clause(
     fields: Mapping[str, FilterField], params: ListParams, dialect: str
 ) -> ColumnElement | None:
-    """All filter conditions joined with the request's logical operator."""
-    conditions = [
-        condition(name, fields[name], raw, dialect)
-        for name, raw in params.filters.items()
-        if raw is not None and name in fields
-    ]
-    if not conditions:
+    """Filter conditions joined with the request's logical operator, and
+    the scope conditions that always apply."""
+    conditions, scopes = [], []
+    for name, raw in params.filters.items():
+        if raw is None or name not in fields:
+            continue
+        spec = fields[name]
+        # the query schema may have parsed a value already (a UUID, a bool)
+        text = raw if isinstance(raw, str) else str(raw)
+        (scopes if spec.always else conditions).append(condition(name, spec, text, dialect))
+    if conditions:
+        joined = or_(*conditions) if params.logical_operator == "or" else and_(*conditions)
+        scopes.append(joined)
+    if not scopes:
         return None
-    if params.logical_operator == "or":
-        return or_(*conditions)
-    return and_(*conditions)
+    return and_(*scopes)
 
 
 def sort_order(

@@ -2,3 +2,4 @@
 
 from store.base import Base  # noqa: F401
 from store import tables  # noqa: F401
+from store import code_repositories, connectors, secrets, stacks  # noqa: F401

@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from store.errors import EntityExists, IllegalOperation, NotFound
-from store.filtering import FilterField, Kind
+from store.filtering import FilterField, Kind, parse_uuid
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,17 @@ class Resource:
 
     #: The word used in messages ("Unable to get user with name ...").
     noun: ClassVar[str]
+    plural: ClassVar[str] = ""
     table: ClassVar[type]
     #: Columns whose values must be unique together (within the workspace
     #: when the resource is scoped); empty: no uniqueness.
     unique: ClassVar[tuple[str, ...]] = ("name",)
     #: Filter fields beyond id, created and updated (and name if present).
     extra_filters: ClassVar[Mapping[str, Kind]] = {}
+
+    @property
+    def nouns(self) -> str:
+        return self.plural or self.noun + "s"
 
     # --- reading -------------------------------------------------------
 
@@ -71,8 +76,14 @@ class Resource:
             fields["user_id"] = FilterField(Kind.UUID, table.user_id)
         if hasattr(table, "workspace_id"):
             fields["workspace_id"] = FilterField(Kind.UUID, table.workspace_id)
-            # what the client sends to scope a list to its active workspace
-            fields["scope_workspace"] = FilterField(Kind.UUID, table.workspace_id, sortable=False)
+            # what the client sends to scope a list to its active workspace;
+            # rows of no workspace (built-in flavors) belong to every one
+            fields["scope_workspace"] = FilterField(
+                Kind.UUID, table.workspace_id, sortable=False, always=True,
+                custom=lambda op, value: or_(
+                    table.workspace_id == parse_uuid(value), table.workspace_id.is_(None)
+                ),
+            )
         for name, kind in self.extra_filters.items():
             fields[name] = FilterField(kind, getattr(table, name))
         return fields
@@ -171,6 +182,9 @@ class Resource:
             if workspace_id is None or session.get(Workspace, workspace_id) is None:
                 raise NotFound(f"Unable to get workspace with ID '{workspace_id}': No workspace with this ID found.")
             row.workspace_id = workspace_id
+
+    def after_create(self, session: Session, row: Any, actor: Actor) -> None:
+        """Create what goes with a new row (it has its id and timestamps)."""
 
     def apply(self, session: Session, row: Any, data: dict, actor: Actor) -> None:
         """Apply a validated update request; None values mean 'unchanged'."""

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from store.base import utcnow
 from store.db import Database
-from store.errors import IllegalOperation
+from store.errors import EntityExists, IllegalOperation
 from store.passwords import hash_secret
 from store.resources import Actor
 from store.tables import ServerSettings, User, Workspace
@@ -34,8 +34,6 @@ def bootstrap(db: Database, default_user: str | None, default_password: str, act
     Idempotent, and safe when several processes start at once: a second
     process finds the rows the first one committed.
     """
-    from sqlalchemy.exc import IntegrityError
-
     try:
         with db.unit_of_work() as session:
             settings = session.scalars(select(ServerSettings).limit(1)).first()
@@ -52,8 +50,22 @@ def bootstrap(db: Database, default_user: str | None, default_password: str, act
                         password_hash=hash_secret(default_password or ""),
                     )
                 )
-    except IntegrityError:
+    except EntityExists:
         pass  # another process bootstrapped first
+    _bootstrap_stacks(db)
+
+
+def _bootstrap_stacks(db: Database) -> None:
+    """Built-in flavors, and a default stack in every workspace."""
+    from store.stacks import create_default_stack, sync_builtin_flavors
+
+    try:
+        with db.unit_of_work() as session:
+            sync_builtin_flavors(session)
+            for workspace_id in session.scalars(select(Workspace.id)).all():
+                create_default_stack(session, workspace_id)
+    except EntityExists:
+        pass  # another process did it first
 
 
 def server_id(db: Database):

@@ -30,6 +30,11 @@ class WorkspaceResource(Resource):
         if action != "read" and not actor.is_admin:
             raise IllegalOperation(f"Only admin users can {action} workspaces.")
 
+    def after_create(self, session: Session, row: Workspace, actor: Actor) -> None:
+        from store.stacks import create_default_stack
+
+        create_default_stack(session, row.id)
+
     def before_delete(self, session: Session, row: Workspace, actor: Actor) -> None:
         if row.name == DEFAULT_WORKSPACE:
             raise IllegalOperation("The default workspace cannot be deleted.")
