@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from blueprints import auth, server, users, workspaces
+from blueprints import auth, server, stacks, users, workspaces
 
-BLUEPRINTS = (server.blp, auth.blp, users.blp, workspaces.blp)
+BLUEPRINTS = (server.blp, auth.blp, users.blp, workspaces.blp, *stacks.BLUEPRINTS)
 
 
 def register_blueprints(api: Api) -> None:
