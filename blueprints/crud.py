@@ -19,6 +19,10 @@ from store.resources import Resource
 
 PAGING_KEYS = ("page", "size", "sort_by", "logical_operator", "hydrate")
 
+#: (contract path, resource) of every generic list route, so a test can
+#: check that each query parameter of the contract is a filter we apply.
+LISTED: list[tuple[str, Resource]] = []
+
 
 def list_params(query: dict) -> ListParams:
     """ListParams from a validated query; the other keys are filters."""
@@ -51,6 +55,7 @@ def resource_routes(
         def list_view(query: dict) -> Any:
             return crud.list_entities(db(), resource, list_params(query), actor())
 
+        LISTED.append((collection, resource))
         list_view.__name__ = f"list_{noun}"
         list_view.__doc__ = f"List {resource.nouns}."
         endpoint(blp, "GET", collection)(list_view)
@@ -102,6 +107,7 @@ def workspace_routes(blp: Blueprint, resource: Resource, collection: str, ops: I
         def list_view(query: dict, workspace_name_or_id: str) -> Any:
             return crud.list_in_workspace(db(), resource, workspace_name_or_id, list_params(query), actor())
 
+        LISTED.append((collection, resource))
         list_view.__name__ = f"list_workspace_{noun}"
         list_view.__doc__ = f"List the {resource.nouns} of a workspace."
         endpoint(blp, "GET", collection)(list_view)
