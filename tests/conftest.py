@@ -157,3 +157,39 @@ def make_user(client):
         return response.json
 
     return create
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements run inside a block:
+
+        with count_queries() as counted:
+            client.get(...)
+        assert counted.n < 10
+    """
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    engine = app.extensions["zenyard"]["db"].engine
+
+    class Counted:
+        n = 0
+        statements: list[str] = []
+
+    @contextmanager
+    def counting():
+        counted = Counted()
+        counted.statements = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            counted.n += 1
+            counted.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield counted
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting
