@@ -12,6 +12,7 @@ from typing import Any
 from store.db import Database
 from store.filtering import ListParams, paginate, sort_order, where_clause
 from store.resources import Actor, Resource
+from store.tags import attach_tags, detach_tags, forget_tags
 
 
 def find_row(session, resource: Resource, name_or_id: Any, workspace_id=None):
@@ -70,6 +71,8 @@ def create_entity(db: Database, resource: Resource, data: dict, actor: Actor) ->
         resource.check_unique(session, row, "create")
         session.add(row)
         session.flush()
+        if resource.tag_type:
+            attach_tags(session, resource.tag_type, row.id, data.get("tags"))
         resource.after_create(session, row, actor)
         return resource.present(row, hydrate=True)
 
@@ -82,6 +85,9 @@ def update_entity(
         resource.authorize("update", actor, row)
         resource.apply(session, row, data, actor)
         resource.check_unique(session, row, "update")
+        if resource.tag_type:
+            attach_tags(session, resource.tag_type, row.id, data.get("add_tags"))
+            detach_tags(session, resource.tag_type, row.id, data.get("remove_tags"))
         session.flush()
         return resource.present(row, hydrate=True)
 
@@ -120,4 +126,6 @@ def delete_entity(db: Database, resource: Resource, name_or_id: Any, actor: Acto
         row = find_row(session, resource, name_or_id)
         resource.authorize("delete", actor, row)
         resource.before_delete(session, row, actor)
+        if resource.tag_type:
+            forget_tags(session, resource.tag_type, row.id)
         session.delete(row)

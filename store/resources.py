@@ -52,6 +52,10 @@ class Resource:
     unique: ClassVar[tuple[str, ...]] = ("name",)
     #: Filter fields beyond id, created and updated (and name if present).
     extra_filters: ClassVar[Mapping[str, Kind]] = {}
+    #: ZenML's tag resource type when the resource carries tags: create
+    #: requests' `tags` and updates' `add_tags`/`remove_tags` are applied
+    #: by the generic use cases.
+    tag_type: ClassVar[str | None] = None
 
     @property
     def nouns(self) -> str:

@@ -114,3 +114,592 @@ class Logs(Entity, Base):
     pipeline_run_id: Mapped[Optional[uuid.UUID]] = mapped_column(
         ForeignKey("pipeline_runs.id", ondelete="CASCADE"), nullable=True, index=True
     )
+
+
+# --- resources --------------------------------------------------------------
+# (presentation batches every relation of a page: a constant number of queries)
+
+from collections import defaultdict  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import and_, or_, select  # noqa: E402
+from sqlalchemy.orm import Session, defer  # noqa: E402
+
+from store.base import utcnow  # noqa: E402
+from store.errors import BadRequest, EntityExists, NotFound  # noqa: E402
+from store.filtering import FilterField, Kind, parse_bool, parse_uuid  # noqa: E402
+from store.resources import Actor, Resource, present_brief  # noqa: E402
+
+TERMINAL = ("completed", "failed", "cached")
+
+
+def _deployment_table():
+    from store.pipelines import PipelineDeployment
+
+    return PipelineDeployment
+
+
+def _via_deployment(column_name: str):
+    """A run filter on a column of the run's deployment (stack_id, ...)."""
+
+    def condition(op: str, value: str):
+        deployment = _deployment_table()
+        return PipelineRun.deployment_id.in_(
+            select(deployment.id).where(getattr(deployment, column_name) == parse_uuid(value))
+        )
+
+    return FilterField(Kind.UUID, None, sortable=False, always=True, custom=condition)
+
+
+def _pipeline_name(op: str, value: str):
+    from store.filtering import _string_condition
+    from store.pipelines import Pipeline
+
+    return PipelineRun.pipeline_id.in_(select(Pipeline.id).where(_string_condition(Pipeline.name, op, value)))
+
+
+def _unlisted(op: str, value: str):
+    return PipelineRun.pipeline_id.is_(None) if parse_bool(value) else PipelineRun.pipeline_id.is_not(None)
+
+
+def _many(present_many, session: Session, rows: list) -> dict:
+    """{row.id: presentation} for rows presented in one batch."""
+    if not rows:
+        return {}
+    return {item["id"]: item for item in present_many(session, rows, False)}
+
+
+class RunResource(Resource):
+    noun = "run"
+    table = PipelineRun
+    tag_type = "pipeline_run"
+    extra_filters = {
+        "orchestrator_run_id": Kind.STRING,
+        "pipeline_id": Kind.UUID,
+        "deployment_id": Kind.UUID,
+        "status": Kind.STRING,
+        "start_time": Kind.DATETIME,
+        "end_time": Kind.DATETIME,
+    }
+
+    def filters(self) -> dict[str, FilterField]:
+        from store.tags import tag_filter
+
+        fields = super().filters()
+        fields["pipeline_name"] = FilterField(Kind.STRING, None, sortable=False, always=True, custom=_pipeline_name)
+        fields["unlisted"] = FilterField(Kind.BOOL, None, sortable=False, always=True, custom=_unlisted)
+        for name, column in (("stack_id", "stack_id"), ("schedule_id", "schedule_id"), ("build_id", "build_id"),
+                             ("code_repository_id", "code_repository_id"), ("template_id", "template_id")):
+            fields[name] = _via_deployment(column)
+        fields["tag"] = tag_filter("pipeline_run", PipelineRun.id)
+        return fields
+
+    def present(self, row: PipelineRun, hydrate: bool) -> dict:
+        from sqlalchemy.orm import object_session
+
+        return self.present_many(object_session(row), [row], hydrate)[0]
+
+    def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
+        from store.pipelines import BUILDS, PIPELINES, SCHEDULES, Pipeline, PipelineBuild, PipelineDeployment, Schedule
+        from store.stacks import STACKS, Stack
+
+        if not rows:
+            return []
+        deployment_ids = {r.deployment_id for r in rows if r.deployment_id}
+        query = select(PipelineDeployment).where(PipelineDeployment.id.in_(deployment_ids))
+        # a run shows its pipeline configuration, never the step configurations
+        query = query.options(defer(PipelineDeployment.step_configurations))
+        if not hydrate:
+            query = query.options(defer(PipelineDeployment.pipeline_configuration),
+                                  defer(PipelineDeployment.client_environment))
+        deployments = {d.id: d for d in session.scalars(query).all()} if deployment_ids else {}
+
+        def related(table, present_many, attribute):
+            ids = {getattr(d, attribute) for d in deployments.values() if getattr(d, attribute)}
+            found = session.scalars(select(table).where(table.id.in_(ids))).unique().all() if ids else []
+            return _many(present_many, session, list(found))
+
+        pipelines = related(Pipeline, PIPELINES.present_many, "pipeline_id")
+        for run in rows:  # a run may name its pipeline without a deployment
+            if run.pipeline_id and run.pipeline_id not in pipelines:
+                pipelines.update(_many(PIPELINES.present_many, session, [session.get(Pipeline, run.pipeline_id)]))
+        stacks = related(Stack, STACKS.present_many, "stack_id")
+        builds = related(PipelineBuild, BUILDS.present_many, "build_id")
+        schedules = related(Schedule, SCHEDULES.present_many, "schedule_id")
+
+        steps_by_run: dict = defaultdict(dict)
+        run_metadata: dict = {}
+        tags: dict = {}
+        model_versions: dict = {}
+        ids = [r.id for r in rows]
+        if hydrate:
+            from store.artifacts import run_metadata_for
+            from store.tags import tags_for
+
+            steps = session.scalars(
+                select(StepRun).where(StepRun.pipeline_run_id.in_(ids)).order_by(StepRun.created)
+            ).unique().all()
+            for step, presented in zip(steps, STEPS.present_many(session, list(steps), False)):
+                steps_by_run[step.pipeline_run_id][step.name] = presented
+            run_metadata = run_metadata_for(session, "pipeline_run", ids)
+            tags = tags_for(session, "pipeline_run", ids)
+            model_versions = _model_versions(session, {r.model_version_id for r in rows if r.model_version_id})
+
+        answers = []
+        for run in rows:
+            deployment = deployments.get(run.deployment_id)
+            answer = Resource.present(self, run, hydrate)
+            answer["body"].update(
+                status=run.status,
+                stack=stacks.get(deployment.stack_id) if deployment else None,
+                pipeline=pipelines.get(run.pipeline_id) or (pipelines.get(deployment.pipeline_id) if deployment else None),
+                build=builds.get(deployment.build_id) if deployment else None,
+                schedule=schedules.get(deployment.schedule_id) if deployment else None,
+                code_reference=_code_reference(deployment),
+                deployment_id=run.deployment_id,
+                trigger_execution=None,
+                model_version_id=run.model_version_id,
+            )
+            if hydrate:
+                answer["metadata"].update(
+                    run_metadata=run_metadata.get(run.id, {}),
+                    steps=steps_by_run[run.id],
+                    config=deployment.pipeline_configuration if deployment else {},
+                    start_time=run.start_time,
+                    end_time=run.end_time,
+                    client_environment=(deployment.client_environment if deployment else None) or {},
+                    orchestrator_environment=run.orchestrator_environment or {},
+                    orchestrator_run_id=run.orchestrator_run_id,
+                    code_path=deployment.code_path if deployment else None,
+                    template_id=deployment.template_id if deployment else None,
+                )
+                answer["resources"] = {
+                    "model_version": model_versions.get(run.model_version_id),
+                    "tags": tags.get(run.id, []),
+                }
+            answers.append(answer)
+        return answers
+
+    def build(self, session: Session, data: dict, actor: Actor) -> PipelineRun:
+        deployment = _deployment_table()
+        if data.get("deployment") is None or session.get(deployment, data["deployment"]) is None:
+            raise NotFound(f"Unable to get deployment with ID '{data.get('deployment')}': not found.")
+        row = super().build(session, data, actor)
+        row.deployment_id = data["deployment"]
+        row.pipeline_id = data.get("pipeline")
+        row.orchestrator_environment = data.get("orchestrator_environment") or {}
+        row.client_environment = data.get("client_environment") or {}
+        return row
+
+    def check_unique(self, session: Session, row: PipelineRun, action: str) -> None:
+        with session.no_autoflush:
+            clash = session.scalar(
+                select(PipelineRun.id).where(PipelineRun.name == row.name, PipelineRun.id != row.id if row.id else True)
+            )
+        if clash is not None:
+            raise EntityExists(
+                f"Unable to create pipeline run: A pipeline run with name '{row.name}' already exists."
+            )
+
+
+
+def _code_reference(deployment) -> dict | None:
+    """The deployment's code reference as ZenML answers it (CodeReferenceResponse)."""
+    if deployment is None or not deployment.code_reference:
+        return None
+    reference = deployment.code_reference
+    return {
+        "id": reference.get("id") or deployment.id,
+        "permission_denied": False,
+        "body": {
+            "created": deployment.created,
+            "updated": deployment.updated,
+            "commit": reference.get("commit"),
+            "subdirectory": reference.get("subdirectory"),
+            "code_repository": reference.get("code_repository_response"),
+        },
+        "metadata": None,
+        "resources": None,
+    }
+
+
+def _model_versions(session: Session, ids: set) -> dict:
+    if not ids:
+        return {}
+    from store.model_registry import MODEL_VERSIONS, ModelVersion
+
+    rows = session.scalars(select(ModelVersion).where(ModelVersion.id.in_(ids))).unique().all()
+    return _many(MODEL_VERSIONS.present_many, session, list(rows))
+
+
+RUNS = RunResource()
+
+
+def _steps_in_deployment(session: Session, deployment_id) -> int:
+    cached = _STEP_COUNTS.get(deployment_id)
+    if cached is None:
+        deployment = _deployment_table()
+        configurations = session.scalar(
+            select(deployment.step_configurations).where(deployment.id == deployment_id)
+        )
+        cached = len(configurations or {})
+        if len(_STEP_COUNTS) > 10_000:
+            _STEP_COUNTS.clear()
+        _STEP_COUNTS[deployment_id] = cached
+    return cached
+
+
+_STEP_COUNTS: dict = {}
+
+
+def run_status(step_statuses: list[str], steps_expected: int) -> str:
+    """ZenML's rule: any failed step fails the run; it runs until every
+    step of the deployment has a terminal status."""
+    if "failed" in step_statuses:
+        return "failed"
+    if "running" in step_statuses or len(step_statuses) < steps_expected:
+        return "running"
+    return "completed"
+
+
+def refresh_run_status(session: Session, run_id) -> None:
+    """Make the run's status follow its steps (serialised per run)."""
+    run = session.scalars(select(PipelineRun).where(PipelineRun.id == run_id).with_for_update()).one()
+    statuses = list(session.scalars(select(StepRun.status).where(StepRun.pipeline_run_id == run_id)).all())
+    expected = _steps_in_deployment(session, run.deployment_id) if run.deployment_id else len(statuses)
+    status = run_status(statuses, expected)
+    if status != run.status:
+        run.status = status
+        if status in ("completed", "failed"):
+            run.end_time = utcnow()
+            from store.server import record_onboarding_in
+
+            record_onboarding_in(session, ("pipeline_run", "starter_setup_completed"))
+
+
+# --- steps -------------------------------------------------------------------
+
+
+class StepResource(Resource):
+    noun = "step run"
+    table = StepRun
+    extra_filters = {
+        "code_hash": Kind.STRING,
+        "cache_key": Kind.STRING,
+        "status": Kind.STRING,
+        "start_time": Kind.DATETIME,
+        "end_time": Kind.DATETIME,
+        "pipeline_run_id": Kind.UUID,
+        "original_step_run_id": Kind.UUID,
+    }
+
+    def not_found(self, name_or_id: Any) -> NotFound:
+        return NotFound(f"Unable to get step run with ID {name_or_id}: No step run with this ID found.")
+
+    def present(self, row: StepRun, hydrate: bool) -> dict:
+        from sqlalchemy.orm import object_session
+
+        return self.present_many(object_session(row), [row], hydrate)[0]
+
+    def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
+        from store.artifacts import ARTIFACT_VERSIONS, ArtifactVersion
+
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        inputs = session.execute(select(StepRunInput).where(StepRunInput.step_id.in_(ids))).scalars().all()
+        outputs = session.execute(select(StepRunOutput).where(StepRunOutput.step_id.in_(ids))).scalars().all()
+        version_ids = {link.artifact_version_id for link in [*inputs, *outputs]}
+        versions = session.scalars(select(ArtifactVersion).where(ArtifactVersion.id.in_(version_ids))).unique().all() if version_ids else []
+        presented = _many(ARTIFACT_VERSIONS.present_many, session, list(versions))
+        ins: dict = defaultdict(dict)
+        outs: dict = defaultdict(dict)
+        for link in inputs:
+            ins[link.step_id][link.name] = presented.get(link.artifact_version_id)
+        for link in outputs:
+            outs[link.step_id][link.name] = presented.get(link.artifact_version_id)
+
+        configurations: dict = {}
+        logs: dict = {}
+        parents: dict = defaultdict(list)
+        run_metadata: dict = {}
+        model_versions: dict = {}
+        if hydrate:
+            from store.artifacts import run_metadata_for
+
+            deployment = _deployment_table()
+            deployment_ids = {r.deployment_id for r in rows if r.deployment_id}
+            if deployment_ids:
+                configurations = dict(session.execute(
+                    select(deployment.id, deployment.step_configurations).where(deployment.id.in_(deployment_ids))
+                ).all())
+            for entry in session.scalars(select(Logs).where(Logs.step_run_id.in_(ids))).all():
+                logs[entry.step_run_id] = entry
+            for parent_id, child_id in session.execute(
+                select(step_run_parents.c.parent_id, step_run_parents.c.child_id).where(step_run_parents.c.child_id.in_(ids))
+            ).all():
+                parents[child_id].append(parent_id)
+            run_metadata = run_metadata_for(session, "step_run", ids)
+            model_versions = _model_versions(session, {r.model_version_id for r in rows if r.model_version_id})
+
+        answers = []
+        for step in rows:
+            answer = Resource.present(self, step, hydrate)
+            answer["body"].update(
+                status=step.status,
+                inputs={k: v for k, v in ins[step.id].items() if v is not None},
+                outputs={k: v for k, v in outs[step.id].items() if v is not None},
+                model_version_id=step.model_version_id,
+            )
+            if hydrate:
+                configuration = (configurations.get(step.deployment_id) or {}).get(step.name) or {}
+                answer["metadata"].update(
+                    config=configuration.get("config") or {"name": step.name},
+                    spec=configuration.get("spec") or {},
+                    cache_key=step.cache_key,
+                    code_hash=step.code_hash,
+                    docstring=step.docstring,
+                    source_code=step.source_code,
+                    start_time=step.start_time,
+                    end_time=step.end_time,
+                    logs=_present_logs(logs.get(step.id)),
+                    deployment_id=step.deployment_id,
+                    pipeline_run_id=step.pipeline_run_id,
+                    original_step_run_id=step.original_step_run_id,
+                    parent_step_ids=parents[step.id],
+                    run_metadata=run_metadata.get(step.id, {}),
+                )
+                answer["resources"] = {"model_version": model_versions.get(step.model_version_id)}
+            answers.append(answer)
+        return answers
+
+
+def _present_logs(entry: Logs | None) -> dict | None:
+    if entry is None:
+        return None
+    return {
+        "id": entry.id,
+        "permission_denied": False,
+        "body": {"created": entry.created, "updated": entry.updated, "uri": entry.uri},
+        "metadata": {
+            "step_run_id": entry.step_run_id,
+            "pipeline_run_id": entry.pipeline_run_id,
+            "artifact_store_id": entry.artifact_store_id,
+        },
+        "resources": None,
+    }
+
+
+STEPS = StepResource()
+
+
+# --- use cases ---------------------------------------------------------------
+
+
+def _link_inputs(session: Session, step_id, artifacts: dict, kind: str) -> None:
+    from store.artifacts import ArtifactVersion
+
+    if not artifacts:
+        return
+    found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
+    existing = {row.name for row in session.scalars(select(StepRunInput).where(StepRunInput.step_id == step_id)).all()}
+    for name, version_id in artifacts.items():
+        if version_id not in found:
+            raise NotFound(f"Unable to set input artifact: No artifact with ID '{version_id}' found.")
+        if name not in existing:
+            session.add(StepRunInput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
+
+
+def _link_outputs(session: Session, step_id, artifacts: dict, kind: str) -> None:
+    from store.artifacts import ArtifactVersion
+
+    if not artifacts:
+        return
+    found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
+    existing = set(session.scalars(select(StepRunOutput.artifact_version_id).where(StepRunOutput.step_id == step_id)).all())
+    for name, version_id in artifacts.items():
+        if version_id not in found:
+            raise NotFound(f"Unable to set output artifact: No artifact with ID '{version_id}' found.")
+        if version_id not in existing:
+            session.add(StepRunOutput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
+            existing.add(version_id)
+
+
+def create_step(db, data: dict, actor: Actor) -> dict:
+    """`POST /steps`: record a step of a run, its links and its logs."""
+    with db.unit_of_work() as session:
+        run = session.get(PipelineRun, data["pipeline_run_id"])
+        if run is None:
+            raise NotFound(
+                f"Unable to create step `{data['name']}`: No pipeline run with ID '{data['pipeline_run_id']}' found."
+            )
+        clash = session.scalar(
+            select(StepRun.id).where(StepRun.pipeline_run_id == run.id, StepRun.name == data["name"])
+        )
+        if clash is not None:
+            raise EntityExists(
+                f"Unable to create step `{data['name']}`: A step with this name already exists in the "
+                f"pipeline run with ID '{run.id}'."
+            )
+        step = STEPS.build(session, data, actor)
+        step.deployment_id = data.get("deployment") or run.deployment_id
+        session.add(step)
+        session.flush()
+        logs = data.get("logs")
+        if logs:
+            store_id = logs.get("artifact_store_id")
+            session.add(Logs(uri=logs["uri"], step_run_id=step.id,
+                             artifact_store_id=parse_uuid(store_id) if store_id else None))
+        parent_ids = data.get("parent_step_ids") or []
+        if parent_ids:
+            known = set(session.scalars(select(StepRun.id).where(StepRun.id.in_(parent_ids))).all())
+            for parent_id in parent_ids:
+                if parent_id not in known:
+                    raise NotFound(f"Unable to set parent step for step with ID {step.id}: No parent step with ID {parent_id} found.")
+                session.execute(step_run_parents.insert().values(parent_id=parent_id, child_id=step.id))
+        _link_inputs(session, step.id, data.get("inputs") or {}, "step_output")
+        _link_outputs(session, step.id, data.get("outputs") or {}, "default")
+        if step.status != "running":
+            session.flush()
+            refresh_run_status(session, run.id)
+        session.flush()
+        return STEPS.present(step, hydrate=True)
+
+
+def update_step(db, step_id, data: dict, actor: Actor) -> dict:
+    """`PUT /steps/{id}`: status, end time, outputs; the run follows."""
+    with db.unit_of_work() as session:
+        step = session.get(StepRun, step_id)
+        if step is None:
+            raise NotFound(f"Unable to update step with ID {step_id}: No step with this ID found.")
+        if data.get("status") is not None:
+            step.status = data["status"]
+        if data.get("end_time") is not None:
+            step.end_time = data["end_time"]
+        if data.get("model_version_id") and step.model_version_id is None:
+            step.model_version_id = data["model_version_id"]
+        step.updated = utcnow()
+        _link_outputs(session, step.id, data.get("outputs") or {}, "default")
+        _link_outputs(session, step.id, data.get("saved_artifact_versions") or {}, "manual")
+        _link_inputs(session, step.id, data.get("loaded_artifact_versions") or {}, "manual")
+        session.flush()
+        refresh_run_status(session, step.pipeline_run_id)
+        session.flush()
+        return STEPS.present(step, hydrate=True)
+
+
+def create_run(db, workspace, data: dict, actor: Actor) -> dict:
+    from store.crud import create_in_workspace
+
+    return create_in_workspace(db, RUNS, workspace, data, actor)
+
+
+def get_or_create_run(db, workspace, data: dict, actor: Actor) -> list:
+    """`POST .../runs/get-or-create`: replace the deployment's placeholder
+    run, or create the run, or return the one an earlier call created;
+    answers `[run, created]`."""
+    from store.crud import find_row
+    from store.tags import attach_tags
+    from store.workspaces import WORKSPACES
+
+    if not data.get("orchestrator_run_id"):
+        raise BadRequest("Unable to get or create run for request with missing orchestrator run ID.")
+    with db.unit_of_work() as session:
+        workspace_id = find_row(session, WORKSPACES, workspace).id
+        placeholder = session.scalars(
+            select(PipelineRun).with_for_update().where(
+                PipelineRun.deployment_id == data["deployment"],
+                PipelineRun.orchestrator_run_id.is_(None),
+                PipelineRun.workspace_id == workspace_id,
+            ).limit(1)
+        ).first()
+        if placeholder is not None:
+            if placeholder.status != "initializing":
+                raise BadRequest(f"Unable to replace pipeline run {placeholder.id} which is not a placeholder run.")
+            if placeholder.pipeline_id != data.get("pipeline"):
+                raise BadRequest(
+                    "Deployment or orchestrator run ID of placeholder run do not match the IDs of the run request."
+                )
+            placeholder.orchestrator_run_id = data["orchestrator_run_id"]
+            placeholder.orchestrator_environment = data.get("orchestrator_environment") or {}
+            placeholder.status = data["status"]
+            placeholder.updated = utcnow()
+            attach_tags(session, "pipeline_run", placeholder.id, data.get("tags"))
+            session.flush()
+            return [RUNS.present(placeholder, hydrate=True), True]
+    existing = _run_of_orchestrator(db, data["deployment"], data["orchestrator_run_id"])
+    if existing is not None:
+        return [existing, False]
+    try:
+        return [create_run(db, workspace, data, actor), True]
+    except EntityExists:
+        # another process created it between our look-up and our insert
+        existing = _run_of_orchestrator(db, data["deployment"], data["orchestrator_run_id"])
+        if existing is None:
+            raise
+        return [existing, False]
+
+
+def _run_of_orchestrator(db, deployment_id, orchestrator_run_id) -> dict | None:
+    with db.reading() as session:
+        run = session.scalars(
+            select(PipelineRun).where(
+                PipelineRun.deployment_id == deployment_id, PipelineRun.orchestrator_run_id == orchestrator_run_id
+            )
+        ).first()
+        return RUNS.present(run, hydrate=True) if run is not None else None
+
+
+def update_run(db, run_id, data: dict, actor: Actor) -> dict:
+    from store.tags import attach_tags, detach_tags
+
+    with db.unit_of_work() as session:
+        run = session.get(PipelineRun, run_id)
+        if run is None:
+            raise NotFound(f"Unable to update pipeline run with ID {run_id}: No pipeline run with this ID found.")
+        attach_tags(session, "pipeline_run", run.id, data.get("add_tags"))
+        detach_tags(session, "pipeline_run", run.id, data.get("remove_tags"))
+        if data.get("status"):
+            run.status = data["status"]
+            run.end_time = data.get("end_time")
+        if data.get("model_version_id") and run.model_version_id is None:
+            run.model_version_id = data["model_version_id"]
+        run.updated = utcnow()
+        session.flush()
+        return RUNS.present(run, hydrate=True)
+
+
+def run_field(db, run_id, field: str) -> Any:
+    """A single field of a run: its status, or its pipeline configuration."""
+    with db.reading() as session:
+        run = session.get(PipelineRun, run_id)
+        if run is None:
+            raise RUNS.not_found(run_id)
+        if field == "status":
+            return run.status
+        deployment = session.get(_deployment_table(), run.deployment_id) if run.deployment_id else None
+        return deployment.pipeline_configuration if deployment else {}
+
+
+def step_field(db, step_id, field: str) -> Any:
+    with db.reading() as session:
+        step = session.get(StepRun, step_id)
+        if step is None:
+            raise STEPS.not_found(step_id)
+        if field == "status":
+            return step.status
+        deployment = session.get(_deployment_table(), step.deployment_id) if step.deployment_id else None
+        configuration = ((deployment.step_configurations if deployment else {}) or {}).get(step.name) or {}
+        return configuration
+
+
+def step_logs_location(db, step_id) -> tuple[str, Any]:
+    """(uri, artifact store id) of a step's logs, or NotFound."""
+    with db.reading() as session:
+        step = session.get(StepRun, step_id)
+        if step is None:
+            raise STEPS.not_found(step_id)
+        entry = session.scalars(select(Logs).where(Logs.step_run_id == step_id)).first()
+        if entry is None:
+            raise NotFound("No logs available for this step")
+        return entry.uri, entry.artifact_store_id

@@ -124,14 +124,16 @@ def onboarding_state(db: Database) -> list[str]:
         return list(_settings(session).onboarding_state or [])
 
 
-def record_onboarding(db: Database, step: str) -> None:
-    """Mark an onboarding step done (later issues call this on first runs)."""
-    if step not in ONBOARDING_STEPS:
-        raise ValueError(step)
-    with db.unit_of_work() as session:
-        row = _settings(session)
-        if step not in (row.onboarding_state or []):
-            row.onboarding_state = [*(row.onboarding_state or []), step]
+def record_onboarding_in(session: Session, steps) -> None:
+    """Mark onboarding steps done, inside the caller's unit of work."""
+    unknown = set(steps) - set(ONBOARDING_STEPS)
+    if unknown:
+        raise ValueError(sorted(unknown))
+    row = _settings(session)
+    done = list(row.onboarding_state or [])
+    missing = [step for step in steps if step not in done]
+    if missing:
+        row.onboarding_state = done + missing
 
 
 def activate_server(db: Database, data: dict) -> dict | None:
