@@ -11,10 +11,11 @@ from flask_smorest import Api
 import extensions
 from blueprints import register_blueprints
 from blueprints.auth import configure_jwt
+from blueprints.dashboard import register as register_dashboard
 from blueprints.errors import register_error_handlers
 from blueprints.jsonio import ZenmlJSONProvider
 from settings import jwt_secret, load_settings
-from store import migrate
+from store import migrate, passwords
 from store.db import Database
 from store.server import bootstrap, server_id
 
@@ -32,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.json = ZenmlJSONProvider(app)
 
+    passwords.configure(settings["PASSWORD_HASH_ROUNDS"])
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
     if settings["AUTO_MIGRATE"]:
         migrate.upgrade(db)
@@ -78,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.limiter.init_app(app)
     configure_jwt(app)
     register_blueprints(api)
+    register_dashboard(app)
     register_error_handlers(app)
 
     from cli.main import db as db_commands

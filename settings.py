@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     # None: a random key generated once and kept in DATA_DIR (mode 0600).
     "JWT_SECRET_KEY": None,
     "JWT_ALGORITHM": "HS256",
+    # AES-GCM key of secret values (ZenML's format: any string); None: a
+    # random key generated once and kept in DATA_DIR (mode 0600).
+    "SECRETS_ENCRYPTION_KEY": None,
+    # Production: refuse to start without SECRETS_ENCRYPTION_KEY.
+    "REQUIRE_ENCRYPTION_KEY": False,
     # ZenML never expires its tokens by default; Zenyard does.
     "JWT_TOKEN_EXPIRE_MINUTES": 60 * 24,
     "AUTH_SCHEME": "OAUTH2_PASSWORD_BEARER",
@@ -57,9 +62,15 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_STORAGE_URL": None,
     # Secure cookies: None means "when the request came over HTTPS".
     "COOKIE_SECURE": None,
+    # The `zenml/zen_server/dashboard` folder of an installed zenml[server].
+    "DASHBOARD_DIR": None,
+    # bcrypt work factor of stored passwords (tests lower it).
+    "PASSWORD_HASH_ROUNDS": 12,
     # Apply Alembic migrations when the app starts.
     "AUTO_MIGRATE": True,
     "SQL_ECHO": False,
+    # Let run templates use stacks with local components (ZenML refuses them).
+    "TEMPLATES_ALLOW_LOCAL_COMPONENTS": False,
 }
 
 # (setting, environment variables in order of precedence, parser)
@@ -70,6 +81,8 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("TASK_QUEUE", ("ZENYARD_TASK_QUEUE",), str),
     ("JWT_SECRET_KEY", ("ZENML_SERVER_JWT_SECRET_KEY",), str),
     ("JWT_ALGORITHM", ("ZENML_SERVER_JWT_TOKEN_ALGORITHM",), str),
+    ("SECRETS_ENCRYPTION_KEY", ("ZENML_SECRETS_STORE_ENCRYPTION_KEY",), str),
+    ("REQUIRE_ENCRYPTION_KEY", ("ZENYARD_REQUIRE_ENCRYPTION_KEY",), _bool),
     (
         "JWT_TOKEN_EXPIRE_MINUTES",
         ("ZENML_SERVER_JWT_TOKEN_EXPIRE_MINUTES",),
@@ -88,8 +101,11 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("LOGIN_RATE_LIMIT_DAY", ("ZENML_SERVER_LOGIN_RATE_LIMIT_DAY",), int),
     ("RATE_LIMIT_STORAGE_URL", ("ZENYARD_RATE_LIMIT_STORAGE_URL",), str),
     ("COOKIE_SECURE", ("ZENYARD_COOKIE_SECURE",), _bool),
+    ("DASHBOARD_DIR", ("ZENYARD_DASHBOARD_DIR",), str),
+    ("PASSWORD_HASH_ROUNDS", ("ZENYARD_PASSWORD_HASH_ROUNDS",), int),
     ("AUTO_MIGRATE", ("ZENYARD_AUTO_MIGRATE",), _bool),
     ("SQL_ECHO", ("ZENYARD_SQL_ECHO",), _bool),
+    ("TEMPLATES_ALLOW_LOCAL_COMPONENTS", ("ZENYARD_TEMPLATES_ALLOW_LOCAL_COMPONENTS",), _bool),
 ]
 
 
@@ -122,6 +138,11 @@ def _check(settings: dict[str, Any]) -> None:
         raise SettingsError(
             f"auth scheme {settings['AUTH_SCHEME']!r} is not supported by "
             f"Zenyard; use one of {', '.join(AUTH_SCHEMES)}"
+        )
+    if settings["REQUIRE_ENCRYPTION_KEY"] and not settings["SECRETS_ENCRYPTION_KEY"]:
+        raise SettingsError(
+            "ZENYARD_REQUIRE_ENCRYPTION_KEY is set: configure the secrets "
+            "encryption key in ZENML_SECRETS_STORE_ENCRYPTION_KEY"
         )
     data_dir = Path(settings["DATA_DIR"]).expanduser()
     settings["DATA_DIR"] = str(data_dir)

@@ -43,10 +43,12 @@ def update_run(run_id, body: dict) -> Any:
 @endpoint(runs, "GET", RUN + "/steps")
 def get_run_steps(run_id, query: dict) -> Any:
     """List the steps of a pipeline run."""
-    crud.get_entity(db(), run_store.RUNS, run_id, actor(), hydrate=False)
     params = list_params(query)
     params.filters["pipeline_run_id"] = str(run_id)
-    return crud.list_entities(db(), run_store.STEPS, params, actor())
+    page = crud.list_entities(db(), run_store.STEPS, params, actor())
+    if not page["total"]:
+        crud.get_entity(db(), run_store.RUNS, run_id, actor(), hydrate=False)  # 404 for no run
+    return page
 
 
 @endpoint(runs, "GET", RUN + "/status")

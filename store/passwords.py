@@ -17,8 +17,18 @@ def _prepare(secret: str) -> bytes:
     return base64.b64encode(hashlib.sha256(secret.encode("utf-8")).digest())
 
 
+# bcrypt's work factor; `create_app` sets it from PASSWORD_HASH_ROUNDS.
+ROUNDS = {"value": 12}
+
+
+def configure(rounds: int) -> None:
+    if not 4 <= rounds <= 31:
+        raise ValueError("bcrypt rounds must be between 4 and 31")
+    ROUNDS["value"] = rounds
+
+
 def hash_secret(secret: str) -> str:
-    return bcrypt.hashpw(_prepare(secret), bcrypt.gensalt()).decode("ascii")
+    return bcrypt.hashpw(_prepare(secret), bcrypt.gensalt(ROUNDS["value"])).decode("ascii")
 
 
 def verify_secret(secret: str | None, hashed: str | None) -> bool:

@@ -74,8 +74,13 @@ def server_databases() -> Iterator[dict[str, ServerDatabase]]:
         database.drop()
 
 
+# Tests run with a cheap bcrypt work factor; the server default is 12.
+TEST_SETTINGS = {"PASSWORD_HASH_ROUNDS": 4}
+
+
 def make_app(backend: str, tmp_path, server_databases, **overrides):
-    config = {"DATA_DIR": str(tmp_path / "data"), **overrides}
+    """A new app (with its own settings) on a fresh database of `backend`."""
+    config = {"DATA_DIR": str(tmp_path / "data"), **TEST_SETTINGS, **overrides}
     if backend != "sqlite":
         database = server_databases(backend)
         if database.migrated:
@@ -88,24 +93,60 @@ def make_app(backend: str, tmp_path, server_databases, **overrides):
     return app
 
 
+def reset_database(app) -> None:
+    """Empty every table but the server's own row, then bootstrap again."""
+    from store.server import bootstrap
+    from store.tables import ServerSettings
+
+    settings = app.extensions["zenyard"]["settings"]
+    db = app.extensions["zenyard"]["db"]
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != ServerSettings.__tablename__:
+                conn.execute(table.delete())
+        conn.execute(
+            ServerSettings.__table__.update().values(
+                server_name="default", logo_url=None, active=True, enable_analytics=False,
+                display_announcements=None, display_updates=None, onboarding_state=[],
+            )
+        )
+    bootstrap(db, settings["DEFAULT_USER_NAME"], settings["DEFAULT_USER_PASSWORD"], active=True)
+
+
+@pytest.fixture(scope="session")
+def shared_apps(tmp_path_factory, server_databases):
+    """One app per backend for the whole session: building an app (routes,
+    OpenAPI document) costs seconds; emptying its database costs little."""
+    apps: dict = {}
+
+    def get(backend: str):
+        if backend not in apps:
+            apps[backend] = make_app(backend, tmp_path_factory.mktemp(f"app-{backend}"), server_databases)
+        return apps[backend]
+
+    yield get
+    for app in apps.values():
+        app.extensions["zenyard"]["db"].dispose()
+
+
 @pytest.fixture(params=_backends())
 def backend(request) -> str:
     return request.param
 
 
 @pytest.fixture
-def app(backend, tmp_path, server_databases):
-    app = make_app(backend, tmp_path, server_databases)
-    yield app
-    app.extensions["zenyard"]["db"].dispose()
+def app(backend, shared_apps):
+    app = shared_apps(backend)
+    reset_database(app)
+    return app
 
 
 @pytest.fixture
-def sqlite_app(tmp_path, server_databases):
+def sqlite_app(shared_apps):
     """For tests whose subject is not the database."""
-    app = make_app("sqlite", tmp_path, server_databases)
-    yield app
-    app.extensions["zenyard"]["db"].dispose()
+    app = shared_apps("sqlite")
+    reset_database(app)
+    return app
 
 
 class ApiClient:
