@@ -70,3 +70,15 @@ class NotImplementedYet(ZenyardError):
 
     status = 501
     wire_name = "NotImplementedError"
+
+
+class StackExists(EntityExists):
+    """A stack's name is taken in the workspace."""
+
+    wire_name = "StackExistsError"
+
+
+class StackComponentExists(EntityExists):
+    """A component's (name, type) is taken in the workspace."""
+
+    wire_name = "StackComponentExistsError"

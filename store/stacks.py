@@ -16,7 +16,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from store.base import Base, Entity, Owned, Scoped
-from store.errors import BadRequest, EntityExists, IllegalOperation, NotFound
+from store.errors import BadRequest, EntityExists, IllegalOperation, NotFound, StackComponentExists, StackExists
 from store.filtering import FilterField, Kind, parse_uuid
 from store.resources import Actor, Resource, present_brief
 from store.tables import Workspace
@@ -312,7 +312,7 @@ class ComponentResource(Resource):
             )
         if clash is not None:
             workspace = session.get(Workspace, row.workspace_id)
-            raise EntityExists(
+            raise StackComponentExists(
                 f"Unable to register '{row.type}' component with name "
                 f"'{row.name}': Found an existing component with the same "
                 f"name and type in the same workspace '{workspace.name}'."
@@ -420,7 +420,7 @@ class StackResource(Resource):
             super().check_unique(session, row, action)
         except EntityExists:
             workspace = session.get(Workspace, row.workspace_id)
-            raise EntityExists(
+            raise StackExists(
                 f"Unable to register stack with name '{row.name}': Found an "
                 f"existing stack with the same name in the active workspace, "
                 f"'{workspace.name}'."

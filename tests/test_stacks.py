@@ -81,7 +81,7 @@ def test_components_and_stacks_lifecycle(client):
     store = register_component(client, "store2", "artifact_store", "local", {"path": "/tmp/store2"})
     assert store.status_code == 200
     duplicate = register_component(client, "orch2")
-    assert duplicate.status_code == 409 and duplicate.json["detail"][0] == "EntityExistsError"
+    assert duplicate.status_code == 409 and duplicate.json["detail"][0] == "StackComponentExistsError"
     # same name, other type: fine
     assert register_component(client, "orch2", "artifact_store", "local").status_code == 200
 
