@@ -116,6 +116,10 @@ def _field_for(spec: dict, *, required: bool = False, nullable: bool = False) ->
         items = spec.get("items") or {}
         return fields.List(_field_for(items, nullable=True) if items else fields.Raw(), **options)
     if kind == "object":
+        values = spec.get("additionalProperties")
+        if isinstance(values, dict) and values:
+            # typed values: {name: uuid} maps arrive as UUIDs, like pydantic's
+            return fields.Dict(keys=fields.String(), values=_field_for(values, nullable=True), **options)
         return fields.Dict(**options)
     return fields.Raw(**options)
 

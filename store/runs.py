@@ -364,7 +364,9 @@ def run_status(step_statuses: list[str], steps_expected: int) -> str:
 
 def refresh_run_status(session: Session, run_id) -> None:
     """Make the run's status follow its steps (serialised per run)."""
-    run = session.scalars(select(PipelineRun).where(PipelineRun.id == run_id).with_for_update()).one()
+    # lock the run row itself (no joins: PostgreSQL refuses FOR UPDATE on outer joins)
+    session.execute(select(PipelineRun.id).where(PipelineRun.id == run_id).with_for_update())
+    run = session.get(PipelineRun, run_id)
     statuses = list(session.scalars(select(StepRun.status).where(StepRun.pipeline_run_id == run_id)).all())
     expected = _steps_in_deployment(session, run.deployment_id) if run.deployment_id else len(statuses)
     status = run_status(statuses, expected)
@@ -606,13 +608,14 @@ def get_or_create_run(db, workspace, data: dict, actor: Actor) -> list:
         raise BadRequest("Unable to get or create run for request with missing orchestrator run ID.")
     with db.unit_of_work() as session:
         workspace_id = find_row(session, WORKSPACES, workspace).id
-        placeholder = session.scalars(
-            select(PipelineRun).with_for_update().where(
+        placeholder_id = session.scalar(
+            select(PipelineRun.id).with_for_update().where(
                 PipelineRun.deployment_id == data["deployment"],
                 PipelineRun.orchestrator_run_id.is_(None),
                 PipelineRun.workspace_id == workspace_id,
             ).limit(1)
-        ).first()
+        )
+        placeholder = session.get(PipelineRun, placeholder_id) if placeholder_id else None
         if placeholder is not None:
             if placeholder.status != "initializing":
                 raise BadRequest(f"Unable to replace pipeline run {placeholder.id} which is not a placeholder run.")

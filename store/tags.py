@@ -70,7 +70,33 @@ class TagResource(Resource):
     def build(self, session: Session, data: dict, actor: Actor) -> Tag:
         import random
 
+        from store.artifacts import check_name
+
+        check_name(data.get("name"), "Tag")
         return Tag(name=data["name"], color=data.get("color") or random.choice(COLORS))
+
+    def apply(self, session: Session, row: Tag, data: dict, actor: Actor) -> None:
+        from store.artifacts import check_name
+        from store.base import utcnow
+
+        if data.get("name") is not None:
+            check_name(data["name"], "Tag")
+            row.name = data["name"]
+        if data.get("color") is not None:
+            row.color = data["color"]
+        row.updated = utcnow()
+
+    def check_unique(self, session: Session, row: Tag, action: str) -> None:
+        from store.errors import EntityExists
+
+        from sqlalchemy import true
+
+        with session.no_autoflush:
+            clash = session.scalar(
+                select(Tag.id).where(Tag.name == row.name, Tag.id != row.id if row.id else true()).limit(1)
+            )
+        if clash is not None:
+            raise EntityExists(f"Unable to {action} tag {row.name}: A tag with this name already exists.")
 
 
 TAGS = TagResource()

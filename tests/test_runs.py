@@ -24,8 +24,8 @@ class Recorder:
         self.stack = stack["id"]
         self.artifact_store = stack["metadata"]["components"]["artifact_store"][0]["id"]
 
-    def body(self, name: str, **changes) -> dict:
-        body = copy.deepcopy(REQUESTS[name])
+    def body(self, kind: str, **changes) -> dict:
+        body = copy.deepcopy(REQUESTS[kind])
         body.update(user=self.user, workspace=self.ws)
         body.update(changes)
         return body
@@ -59,8 +59,11 @@ class Recorder:
     def artifact_version(self, name="training::load::output") -> dict:
         artifacts = self.client.get(f"/api/v1/artifacts?name={name}").json["items"]
         artifact = artifacts[0] if artifacts else self.ok(self.client.post("/api/v1/artifacts", json={"name": name}))
-        body = self.body("artifact_version", artifact_id=artifact["id"], artifact_store_id=self.artifact_store)
-        body.pop("version")
+        # as the client does: the next number after the latest version
+        latest = self.client.get(f"/api/v1/artifact_versions?name={name}&sort_by=desc:version_number&size=1").json
+        number = int(latest["items"][0]["body"]["version"]) + 1 if latest["items"] else 1
+        body = self.body("artifact_version", artifact_id=artifact["id"], artifact_store_id=self.artifact_store,
+                         version=number)
         return self.ok(self.client.post("/api/v1/artifact_versions", json=body))
 
     def step(self, run, deployment, name, **changes) -> dict:
