@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from blueprints import auth, server, stacks, users, workspaces
+from blueprints import artifacts, auth, models, run_metadata, runs, server, stacks, tags, users, workspaces
 
-BLUEPRINTS = (server.blp, auth.blp, users.blp, workspaces.blp, *stacks.BLUEPRINTS)
+BLUEPRINTS = (
+    server.blp,
+    auth.blp,
+    users.blp,
+    workspaces.blp,
+    *stacks.BLUEPRINTS,
+    *runs.BLUEPRINTS,
+    *models.BLUEPRINTS,
+    *artifacts.BLUEPRINTS,
+    *run_metadata.BLUEPRINTS,
+    *tags.BLUEPRINTS,
+)
 
 
 def register_blueprints(api: Api) -> None:
