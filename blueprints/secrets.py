@@ -1,0 +1,74 @@
+"""Secrets and the secrets operations (backup, restore)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from blueprints.context import actor, db
+from blueprints.contract import endpoint
+from blueprints.crud import resource_routes
+from store import secrets as secret_store
+from store.crypto import Keyring, keyring_from_settings
+
+SECRETS = "/api/v1/secrets"
+SECRET = "/api/v1/secrets/{secret_id}"
+
+blp = Blueprint("secrets", __name__, description="Secrets, encrypted at rest.")
+
+
+@blp.record_once
+def load_keyring(state) -> None:
+    """Read the encryption key (or create the key file) when the app starts."""
+    zenyard = state.app.extensions["zenyard"]
+    zenyard["secrets_keyring"] = keyring_from_settings(zenyard["settings"])
+
+
+def keyring() -> Keyring:
+    return current_app.extensions["zenyard"]["secrets_keyring"]
+
+
+# list (no values) and delete are the common case
+resource_routes(blp, secret_store.SECRETS, SECRETS, SECRET, ops=("list", "delete"))
+
+
+@endpoint(blp, "POST", "/api/v1/workspaces/{workspace_name_or_id}/secrets")
+def create_secret(body: dict, workspace_name_or_id: str) -> Any:
+    """Create a secret in a workspace."""
+    return secret_store.create_secret(db(), keyring(), workspace_name_or_id, body, actor())
+
+
+@endpoint(blp, "GET", SECRET)
+def get_secret(query: dict, secret_id) -> Any:
+    """Get a secret, with its values if the caller may read them."""
+    return secret_store.get_secret(db(), keyring(), secret_id, actor(), hydrate=query.get("hydrate", True))
+
+
+@endpoint(blp, "PUT", SECRET)
+def update_secret(query: dict, body: dict, secret_id) -> Any:
+    """Update a secret; without patch_values, the values sent replace all."""
+    return secret_store.update_secret(
+        db(), keyring(), secret_id, body, actor(), patch_values=bool(query.get("patch_values"))
+    )
+
+
+operations = Blueprint("secrets_operations", __name__, description="Secrets store operations.")
+
+
+@endpoint(operations, "PUT", "/api/v1/secrets_operations/backup")
+def backup_secrets(query: dict) -> Any:
+    """Back up the secrets to the backup secrets store (none is configured)."""
+    secret_store.backup_secrets(actor())
+    return None
+
+
+@endpoint(operations, "PUT", "/api/v1/secrets_operations/restore")
+def restore_secrets(query: dict) -> Any:
+    """Restore the secrets from the backup secrets store (none is configured)."""
+    secret_store.restore_secrets(actor())
+    return None
+
+
+BLUEPRINTS = (blp, operations)
