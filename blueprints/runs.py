@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from blueprints.context import actor, db
+from blueprints.context import actor, db, settings
 from blueprints.contract import endpoint
 from blueprints.crud import list_params, resource_routes, workspace_routes
 from store import crud
@@ -95,7 +95,9 @@ def get_step_configuration(step_id) -> Any:
 def get_step_logs(step_id, query: dict) -> Any:
     """Get the logs of a step run (from a local artifact store)."""
     uri, store_id = run_store.step_logs_location(db(), step_id)
-    data = local_file_bytes(db(), store_id, uri, query.get("offset", 0), query.get("length"))
+    data = local_file_bytes(
+        db(), store_id, uri, query.get("offset", 0), query.get("length"), protected=[settings()["DATA_DIR"]]
+    )
     return data.decode("utf-8", errors="replace")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from store.errors import IllegalOperation, NotFound, NotImplementedYet
 
@@ -44,11 +44,21 @@ def _store_root(db, artifact_store_id: Any, uri: str) -> Path:
     raise IllegalOperation(f"'{uri}' is not inside the artifact store {component_id}.")
 
 
-def local_file_bytes(db, artifact_store_id: Any, uri: str, offset: int = 0, length: int | None = None) -> bytes:
+def local_file_bytes(
+    db, artifact_store_id: Any, uri: str, offset: int = 0, length: int | None = None, protected: Iterable[str] = ()
+) -> bytes:
     """The bytes of a file (or of a directory's files, in name order) in a
-    local artifact store; a negative offset counts from the end."""
-    root = _store_root(db, artifact_store_id, uri)
+    local artifact store; a negative offset counts from the end.
+
+    `protected` folders (Zenyard's data directory: keys, database) are never
+    read, whatever path a store was configured with.
+    """
     target = Path(os.path.realpath(uri))
+    for directory in protected:
+        kept = Path(os.path.realpath(directory))
+        if target == kept or kept in target.parents:
+            raise IllegalOperation(f"'{uri}' is not inside the artifact store.")
+    root = _store_root(db, artifact_store_id, uri)
     if target != root and root not in target.parents:
         raise IllegalOperation(f"'{uri}' is not inside the artifact store.")
     if target.is_dir():

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, Entity, Scoped
 
@@ -122,15 +122,14 @@ class Logs(Entity, Base):
 from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
 
-from sqlalchemy import and_, or_, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session, defer  # noqa: E402
 
 from store.base import utcnow  # noqa: E402
 from store.errors import BadRequest, EntityExists, NotFound  # noqa: E402
 from store.filtering import FilterField, Kind, parse_bool, parse_uuid  # noqa: E402
-from store.resources import Actor, Resource, present_brief  # noqa: E402
+from store.resources import Actor, Resource  # noqa: E402
 
-TERMINAL = ("completed", "failed", "cached")
 
 
 def _deployment_table():
@@ -200,7 +199,9 @@ class RunResource(Resource):
         return self.present_many(object_session(row), [row], hydrate)[0]
 
     def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
-        from store.pipelines import BUILDS, PIPELINES, SCHEDULES, Pipeline, PipelineBuild, PipelineDeployment, Schedule
+        from store.pipelines import (
+            BUILDS, PIPELINES, SCHEDULES, Pipeline, PipelineBuild, PipelineDeployment, Schedule, code_references,
+        )
         from store.stacks import STACKS, Stack
 
         if not rows:
@@ -224,6 +225,7 @@ class RunResource(Resource):
             if run.pipeline_id and run.pipeline_id not in pipelines:
                 pipelines.update(_many(PIPELINES.present_many, session, [session.get(Pipeline, run.pipeline_id)]))
         stacks = related(Stack, STACKS.present_many, "stack_id")
+        references = code_references(session, deployments.values())
         builds = related(PipelineBuild, BUILDS.present_many, "build_id")
         schedules = related(Schedule, SCHEDULES.present_many, "schedule_id")
 
@@ -255,7 +257,7 @@ class RunResource(Resource):
                 pipeline=pipelines.get(run.pipeline_id) or (pipelines.get(deployment.pipeline_id) if deployment else None),
                 build=builds.get(deployment.build_id) if deployment else None,
                 schedule=schedules.get(deployment.schedule_id) if deployment else None,
-                code_reference=_code_reference(deployment),
+                code_reference=references.get(deployment.id) if deployment else None,
                 deployment_id=run.deployment_id,
                 trigger_execution=None,
                 model_version_id=run.model_version_id,
@@ -301,26 +303,6 @@ class RunResource(Resource):
                 f"Unable to create pipeline run: A pipeline run with name '{row.name}' already exists."
             )
 
-
-
-def _code_reference(deployment) -> dict | None:
-    """The deployment's code reference as ZenML answers it (CodeReferenceResponse)."""
-    if deployment is None or not deployment.code_reference:
-        return None
-    reference = deployment.code_reference
-    return {
-        "id": reference.get("id") or deployment.id,
-        "permission_denied": False,
-        "body": {
-            "created": deployment.created,
-            "updated": deployment.updated,
-            "commit": reference.get("commit"),
-            "subdirectory": reference.get("subdirectory"),
-            "code_repository": reference.get("code_repository_response"),
-        },
-        "metadata": None,
-        "resources": None,
-    }
 
 
 def _model_versions(session: Session, ids: set) -> dict:

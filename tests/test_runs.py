@@ -103,7 +103,7 @@ def test_a_two_step_run_completes_when_its_steps_do(rec, client):
     step = client.get(f"/api/v1/steps/{train['id']}").json
     assert step["metadata"]["parent_step_ids"] == [load["id"]]
     assert step["metadata"]["config"]["name"] == "train"
-    assert client.get(f"/api/v1/onboarding_state").json[:1] == ["pipeline_run"]
+    assert client.get("/api/v1/onboarding_state").json[:1] == ["pipeline_run"]
 
 
 def test_a_failed_step_fails_the_run(rec, client):

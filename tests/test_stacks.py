@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 
-from tests.conftest import ApiClient
 
 
 def default_workspace(client) -> dict:
@@ -27,7 +25,7 @@ def register_component(client, name, type_="orchestrator", flavor="local", confi
 def register_stack(client, name, components):
     ws = default_workspace(client)
     body = {"user": me(client)["id"], "workspace": ws["id"], "name": name, "components": components}
-    return client.post(f"/api/v1/workspaces/default/stacks", json=body)
+    return client.post("/api/v1/workspaces/default/stacks", json=body)
 
 
 def test_builtin_flavors_are_listed_by_type(client):
