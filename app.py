@@ -16,6 +16,7 @@ from blueprints.errors import register_error_handlers
 from blueprints.jsonio import ZenmlJSONProvider
 from settings import jwt_secret, load_settings
 from store import migrate, passwords
+from store.crypto import keyring_from_settings
 from store.db import Database
 from store.server import bootstrap, server_id
 
@@ -70,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["zenyard"] = {
         "settings": settings,
         "db": db,
+        # the secrets' encryption key (or the key file made on first start)
+        "keyring": keyring_from_settings(settings),
         "server_id": sid,
         "no_auth_actor": lambda: _default_actor(db, settings),
     }

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from blueprints.context import actor, db
+from blueprints.context import actor, db, keyring
 from blueprints.contract import endpoint
 from blueprints.crud import list_params
-from blueprints.secrets import keyring
+from store import connector_verification as verification
 from store import connectors as connector_store
 from store.errors import NotImplementedYet
 
@@ -66,13 +66,13 @@ def delete_service_connector(connector_id) -> Any:
 @endpoint(blp, "POST", CONNECTORS + "/verify")
 def verify_service_connector_config(query: dict, body: dict) -> Any:
     """Verify a connector configuration and list what it gives access to."""
-    return connector_store.verify_config(keyring(), body, list_resources=query.get("list_resources", True))
+    return verification.verify_config(keyring(), body, list_resources=query.get("list_resources", True))
 
 
 @endpoint(blp, "PUT", CONNECTOR + "/verify")
 def verify_service_connector(query: dict, connector_id) -> Any:
     """Verify a service connector and list what it gives access to."""
-    return connector_store.verify_connector(
+    return verification.verify_connector(
         db(), keyring(), connector_id, actor(),
         resource_type=query.get("resource_type"), resource_id=query.get("resource_id"),
         list_resources=query.get("list_resources", True),
@@ -82,7 +82,7 @@ def verify_service_connector(query: dict, connector_id) -> Any:
 @endpoint(blp, "GET", CONNECTOR + "/client")
 def get_service_connector_client(query: dict, connector_id) -> Any:
     """Get a connector client for one resource (it carries the credentials)."""
-    return connector_store.connector_client(
+    return verification.connector_client(
         db(), keyring(), connector_id, actor(),
         resource_type=query.get("resource_type"), resource_id=query.get("resource_id"),
     )
@@ -91,7 +91,7 @@ def get_service_connector_client(query: dict, connector_id) -> Any:
 @endpoint(blp, "GET", WS_CONNECTORS + "/resources")
 def list_service_connector_resources(query: dict, workspace_name_or_id: str) -> Any:
     """List the resources that the workspace's service connectors give access to."""
-    return connector_store.list_connector_resources(
+    return verification.list_connector_resources(
         db(), keyring(), workspace_name_or_id, actor(),
         connector_type=query.get("connector_type"), resource_type=query.get("resource_type"),
         resource_id=query.get("resource_id"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from store.crypto import Keyring
 from store.db import Database
 from store.resources import Actor
 
@@ -20,6 +21,11 @@ def settings() -> dict[str, Any]:
 
 def server_id():
     return current_app.extensions["zenyard"]["server_id"]
+
+
+def keyring() -> Keyring:
+    """The keys that seal and open secret values."""
+    return current_app.extensions["zenyard"]["keyring"]
 
 
 def actor() -> Actor:

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
-from blueprints.context import actor, db
+from blueprints.context import actor, db, keyring
 from blueprints.contract import endpoint
 from blueprints.crud import resource_routes
 from store import secrets as secret_store
-from store.crypto import Keyring, keyring_from_settings
 
 SECRETS = "/api/v1/secrets"
 SECRET = "/api/v1/secrets/{secret_id}"
 
 blp = Blueprint("secrets", __name__, description="Secrets, encrypted at rest.")
-
-
-@blp.record_once
-def load_keyring(state) -> None:
-    """Read the encryption key (or create the key file) when the app starts."""
-    zenyard = state.app.extensions["zenyard"]
-    zenyard["secrets_keyring"] = keyring_from_settings(zenyard["settings"])
-
-
-def keyring() -> Keyring:
-    return current_app.extensions["zenyard"]["secrets_keyring"]
 
 
 # list (no values) and delete are the common case
