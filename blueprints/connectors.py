@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from blueprints.context import actor, db, keyring
 from blueprints.contract import endpoint
-from blueprints.crud import list_params
+from blueprints.crud import LISTED, list_params
 from store import connector_verification as verification
 from store import connectors as connector_store
 from store.errors import NotImplementedYet
@@ -18,12 +18,13 @@ CONNECTOR = "/api/v1/service_connectors/{connector_id}"
 WS_CONNECTORS = "/api/v1/workspaces/{workspace_name_or_id}/service_connectors"
 
 blp = Blueprint("service_connectors", __name__, description="Service connectors.")
+LISTED.extend([(CONNECTORS, connector_store.CONNECTORS), (WS_CONNECTORS, connector_store.CONNECTORS)])
 
 
 @endpoint(blp, "GET", CONNECTORS)
 def list_service_connectors(query: dict) -> Any:
     """List service connectors (credentials only with expand_secrets, for their owner)."""
-    expand = bool(query.pop("expand_secrets", False))
+    expand = bool(query.get("expand_secrets", False))
     return connector_store.list_connectors(db(), keyring(), list_params(query), actor(), expand)
 
 

@@ -18,6 +18,8 @@ from store.filtering import ListParams
 from store.resources import Resource
 
 PAGING_KEYS = ("page", "size", "sort_by", "logical_operator", "hydrate")
+#: Query parameters that change what a list shows, not which rows it lists.
+OPTION_KEYS = ("expand_secrets",)
 
 #: (contract path, resource) of every generic list route, so a test can
 #: check that each query parameter of the contract is a filter we apply.
@@ -26,7 +28,7 @@ LISTED: list[tuple[str, Resource]] = []
 
 def list_params(query: dict) -> ListParams:
     """ListParams from a validated query; the other keys are filters."""
-    filters = {k: v for k, v in query.items() if k not in PAGING_KEYS and v is not None}
+    filters = {k: v for k, v in query.items() if k not in PAGING_KEYS + OPTION_KEYS and v is not None}
     return ListParams(
         page=query.get("page", 1),
         size=query.get("size", 20),

@@ -121,6 +121,40 @@ def db_upgrade() -> None:
     click.echo(f"database at revision {migrate.current(database)}")
 
 
+@cli.group()
+def secrets() -> None:
+    """The secrets store."""
+
+
+@secrets.command("rotate-key")
+@click.option(
+    "--old-key", "old_keys", multiple=True,
+    help="A key the secrets may be encrypted with now (repeatable). Default: the data directory's key file.",
+)
+def rotate_key(old_keys: tuple[str, ...]) -> None:
+    """Re-encrypt every secret under ZENML_SECRETS_STORE_ENCRYPTION_KEY.
+
+    Stop the servers first; start them again with the new key.
+    """
+    from pathlib import Path
+
+    from store.crypto import KEY_FILE
+    from store.db import Database
+    from store.secrets import rotate_encryption_key
+
+    settings = load_settings()
+    new_key = settings["SECRETS_ENCRYPTION_KEY"]
+    if not new_key:
+        raise click.UsageError("set ZENML_SECRETS_STORE_ENCRYPTION_KEY to the new key")
+    candidates = list(old_keys)
+    key_file = Path(settings["DATA_DIR"]) / KEY_FILE
+    if not candidates and key_file.exists():
+        candidates.append(key_file.read_text().strip())
+    database = Database(settings["DATABASE_URL"])
+    changed = rotate_encryption_key(database, new_key, candidates)
+    click.echo(f"re-encrypted {changed} secrets under the new key")
+
+
 def _supervise(children: list[subprocess.Popen]) -> None:
     """Wait for the children; stop all of them when one ends or on a signal."""
     stopping = False
