@@ -24,13 +24,14 @@ from blueprints.contract import endpoint, json_reply
 from blueprints.errors import error_body
 from extensions import jwt, limiter
 from store import users as user_store
-from store.errors import IllegalOperation, NotAuthorized, NotImplementedYet
+from store.errors import IllegalOperation, InvalidInput, NotAuthorized, NotImplementedYet
 
 blp = Blueprint("auth", __name__, description="Login, logout and API tokens.")
 
 PASSWORD_GRANT = "password"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+MAX_TOKEN_MINUTES = 10 * 365 * 24 * 60
 
 
 def cookie_name() -> str:
@@ -105,6 +106,8 @@ def api_token(query: dict) -> Any:
     minutes = query.get("expires_minutes")
     if minutes is not None and minutes <= 0:
         raise IllegalOperation("expires_minutes must be positive.")
+    if minutes is not None and minutes > MAX_TOKEN_MINUTES:
+        raise InvalidInput(f"expires_minutes must be at most {MAX_TOKEN_MINUTES} (ten years).")
     token_value, _ = issue_token(
         actor().id,
         minutes=minutes,
@@ -171,6 +174,8 @@ def authenticate_request() -> Any:
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or getattr(view, "public", False) or not request.path.startswith("/api/"):
         return None
+    if request.method == "OPTIONS":
+        return None  # answered by Flask itself; flask-jwt-extended exempts it too
     if settings()["AUTH_SCHEME"] == "NO_AUTH":
         g.actor = current_app.extensions["zenyard"]["no_auth_actor"]()
         return None

@@ -136,3 +136,8 @@ def test_no_auth_scheme_acts_as_the_default_user(tmp_path, server_databases):
     app = make_app("sqlite", tmp_path, server_databases, AUTH_SCHEME="NO_AUTH")
     response = app.test_client().get("/api/v1/current-user")
     assert response.status_code == 200 and response.json["name"] == "default"
+
+
+def test_options_and_absurd_token_lifetimes_are_not_server_errors(client):
+    assert client.http.options("/api/v1/users").status_code == 200
+    assert client.get("/api/v1/api_token?expires_minutes=999999999999999").status_code == 422
