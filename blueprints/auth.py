@@ -24,7 +24,7 @@ from blueprints.contract import endpoint, json_reply
 from blueprints.errors import error_body
 from extensions import jwt, limiter
 from store import users as user_store
-from store.errors import IllegalOperation, InvalidInput, NotAuthorized, NotImplementedYet
+from store.errors import IllegalOperation, InvalidInput, NotAuthorized, Unsupported
 
 blp = Blueprint("auth", __name__, description="Login, logout and API tokens.")
 
@@ -62,7 +62,7 @@ def token(body: dict) -> Any:
     """Log in with a username and password (OAuth2 password form)."""
     grant = body.get("grant_type") or PASSWORD_GRANT
     if grant == DEVICE_GRANT:
-        raise NotImplementedYet("The OAuth2 device flow is not available on this server.")
+        raise Unsupported("The OAuth2 device flow is not available on this server.")
     if body.get("username") is None:
         raise NotAuthorized(
             "Authentication error: API key login is not available on this "

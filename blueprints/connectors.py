@@ -11,7 +11,7 @@ from blueprints.contract import endpoint
 from blueprints.crud import LISTED, list_params
 from store import connector_verification as verification
 from store import connectors as connector_store
-from store.errors import NotImplementedYet
+from store.errors import Unsupported
 
 CONNECTORS = "/api/v1/service_connectors"
 CONNECTOR = "/api/v1/service_connectors/{connector_id}"
@@ -102,7 +102,7 @@ def list_service_connector_resources(query: dict, workspace_name_or_id: str) -> 
 @endpoint(blp, "POST", CONNECTORS + "/full_stack_resources")
 def get_resources_based_on_service_connector_info(query: dict, body: dict) -> Any:
     """Full-stack resources of a connector (not supported by this server)."""
-    raise NotImplementedYet("Listing full-stack resources of a service connector is not supported by this server.")
+    raise Unsupported("Listing full-stack resources of a service connector is not supported by this server.")
 
 
 types = Blueprint("service_connector_types", __name__, description="The ZenML 0.66.0 connector types.")

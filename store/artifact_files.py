@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from store.errors import IllegalOperation, NotFound, NotImplementedYet
+from store.errors import IllegalOperation, NotFound, Unsupported
 
 DEFAULT_LENGTH = 16 * 1024 * 1024
 
@@ -31,7 +31,7 @@ def _store_root(db, artifact_store_id: Any, uri: str) -> Path:
             raise NotFound(f"Unable to get artifact store with ID '{artifact_store_id}'.")
         flavor, configuration, component_id = component.flavor, component.configuration or {}, str(component.id)
     if flavor != "local":
-        raise NotImplementedYet(
+        raise Unsupported(
             f"This server cannot read from the '{flavor}' artifact store; "
             f"read the file with the ZenML client instead."
         )

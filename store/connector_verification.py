@@ -22,7 +22,7 @@ from store import crud
 from store.base import utcnow
 from store.crypto import Keyring
 from store.db import Database
-from store.errors import BadRequest, IllegalOperation, NotAuthorized, NotImplementedYet
+from store.errors import BadRequest, IllegalOperation, NotAuthorized, Unsupported
 from store.resources import Actor
 from store.secrets import (
     SecretUnreadable, internal_secret_values, may_read_values,
@@ -59,7 +59,7 @@ class Candidate:
 
 def _verifiable_type(connector_type: str) -> dict:
     if connector_type != DOCKER:
-        raise NotImplementedYet(
+        raise Unsupported(
             f"Service connectors of type '{connector_type}' cannot be verified by this "
             f"server: Zenyard verifies '{DOCKER}' connectors only. Register the connector "
             f"without verification (zenml service-connector register ... --no-verify)."

@@ -82,3 +82,13 @@ class StackComponentExists(EntityExists):
     """A component's (name, type) is taken in the workspace."""
 
     wire_name = "StackComponentExistsError"
+
+
+class Unsupported(ZenyardError):
+    """This server cannot do that for this input (a connector type it cannot
+    verify, an artifact store it cannot read). A 4xx: the request is fine
+    for ZenML in general, but not one Zenyard can serve; the client still
+    raises its NotImplementedError."""
+
+    status = 400
+    wire_name = "NotImplementedError"

@@ -436,7 +436,7 @@ def test_visualize_needs_a_local_store_on_this_host(client, local_stores, tmp_pa
     far = make_version(client, ctx, artifact["id"], 3, artifact_store_id=remote.json["id"],
                        visualizations=[{"type": "html", "uri": "s3://bucket/prefix/v.html"}])
     refused = client.get(f"/api/v1/artifact_versions/{far['id']}/visualize")
-    assert refused.status_code == 501 and refused.json["detail"][0] == "NotImplementedError"
+    assert refused.status_code == 400 and refused.json["detail"][0] == "NotImplementedError"
     assert "s3" in refused.json["detail"][1]
 
 

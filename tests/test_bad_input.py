@@ -132,7 +132,7 @@ def test_login_form_errors(app):
     assert_zenml_error(http.post("/api/v1/login", data={}), status=401)
     assert_zenml_error(http.post("/api/v1/login", data={"username": "default", "password": "x"}), status=401)
     device = http.post("/api/v1/login", data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x", "client_id": str(uuid.uuid4())})
-    assert device.status_code == 501 and device.json["detail"][0] == "NotImplementedError"
+    assert device.status_code == 400 and device.json["detail"][0] == "NotImplementedError"
 
 
 def test_unknown_api_path_is_a_json_404(client):

@@ -351,7 +351,7 @@ def test_other_types_say_they_cannot_be_verified_here(client):
         client.put(f"/api/v1/service_connectors/{created['id']}/verify"),
         client.get(f"/api/v1/service_connectors/{created['id']}/client"),
     ):
-        assert response.status_code == 501
+        assert response.status_code == 400
         assert response.json["detail"][0] == "NotImplementedError"
         assert "cannot be verified by this server" in response.json["detail"][1]
     listed = client.get("/api/v1/workspaces/default/service_connectors/resources").json
@@ -360,4 +360,4 @@ def test_other_types_say_they_cannot_be_verified_here(client):
         "resources": [{"resource_type": "s3-bucket", "resource_ids": ["s3://my-bucket"], "error": None}],
     }]
     full = client.post("/api/v1/service_connectors/full_stack_resources", json={"type": "aws", "auth_method": "secret-key", "configuration": {}})
-    assert full.status_code == 501 and full.json["detail"][0] == "NotImplementedError"
+    assert full.status_code == 400 and full.json["detail"][0] == "NotImplementedError"
