@@ -92,3 +92,10 @@ class Unsupported(ZenyardError):
 
     status = 400
     wire_name = "NotImplementedError"
+
+
+class DoesNotExist(NotFound):
+    """ZenML's DoesNotExistException (404): something inside an entity is
+    missing, such as a visualization index."""
+
+    wire_name = "DoesNotExistException"

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from store.crud import find_row
 from store.db import Database
-from store.errors import NotFound
+from store.errors import DoesNotExist
 
 #: Visualizations are read whole (a truncated image or page is no use).
 MAX_BYTES = 1 << 30
@@ -30,13 +30,13 @@ def load_visualization(db: Database, version_id: Any, index: int, protected: Ite
         version = find_row(session, ARTIFACT_VERSIONS, version_id)
         visuals = visualizations_of(session, [version.id]).get(version.id, [])
         if not visuals:
-            raise NotFound(f"Artifact '{version.id}' has no visualizations.")
+            raise DoesNotExist(f"Artifact '{version.id}' has no visualizations.")
         if index < 0 or index >= len(visuals):
-            raise NotFound(
+            raise DoesNotExist(
                 f"Artifact '{version.id}' only has {len(visuals)} visualizations, but index {index} was requested."
             )
         if version.artifact_store_id is None:
-            raise NotFound(
+            raise DoesNotExist(
                 f"Artifact '{version.id}' cannot be visualized because the underlying artifact store was deleted."
             )
         kind, uri, store_id = visuals[index].type, visuals[index].uri, version.artifact_store_id
