@@ -31,7 +31,7 @@ from store.resources import Actor, Resource
 from store.run_metadata import (  # noqa: F401  (re-exported for the runs and models areas)
     RUN_METADATA, RunMetadata, create_run_metadata, forget_run_metadata, run_metadata_for,
 )
-from store.tags import attach_tags, detach_tags, tag_filter, tags_for
+from store.tags import attach_tags, tags_for
 
 #: ZenML's STR_FIELD_MAX_LENGTH and BANNED_NAME_CHARACTERS.
 MAX_NAME = 255
@@ -221,11 +221,11 @@ def _in_workspace(op: str, value: str):
 class ArtifactResource(Resource):
     noun = "artifact"
     table = Artifact
+    tag_type = "artifact"
 
     def filters(self) -> dict[str, FilterField]:
         fields = super().filters()
         fields["has_custom_name"] = FilterField(Kind.BOOL, Artifact.has_custom_name)
-        fields["tag"] = tag_filter("artifact", Artifact.id)
         fields["scope_workspace"] = FilterField(Kind.UUID, None, sortable=False, always=True, custom=_in_workspace)
         return fields
 
@@ -248,12 +248,7 @@ class ArtifactResource(Resource):
 
     def build(self, session: Session, data: dict, actor: Actor) -> Artifact:
         check_name(data.get("name"), "Artifact")
-        row = Artifact(name=data["name"], has_custom_name=bool(data.get("has_custom_name")))
-        row._tags = data.get("tags")  # attached once the row has its id
-        return row
-
-    def after_create(self, session: Session, row: Artifact, actor: Actor) -> None:
-        attach_tags(session, "artifact", row.id, getattr(row, "_tags", None))
+        return Artifact(name=data["name"], has_custom_name=bool(data.get("has_custom_name")))
 
     def apply(self, session: Session, row: Artifact, data: dict, actor: Actor) -> None:
         if data.get("name"):
@@ -262,8 +257,6 @@ class ArtifactResource(Resource):
             row.has_custom_name = True
         if data.get("has_custom_name") is not None:
             row.has_custom_name = data["has_custom_name"]
-        attach_tags(session, "artifact", row.id, data.get("add_tags"))
-        detach_tags(session, "artifact", row.id, data.get("remove_tags"))
         row.updated = utcnow()
 
     def check_unique(self, session: Session, row: Artifact, action: str) -> None:
@@ -277,9 +270,6 @@ class ArtifactResource(Resource):
             )
 
     def before_delete(self, session: Session, row: Artifact, actor: Actor) -> None:
-        from store.tags import forget_tags
-
-        forget_tags(session, "artifact", row.id)
         forget_versions(session, select(ArtifactVersion.id).where(ArtifactVersion.artifact_id == row.id))
 
 
@@ -293,6 +283,7 @@ class ArtifactVersionResource(Resource):
     noun = "artifact version"
     table = ArtifactVersion
     unique = ()
+    tag_type = "artifact_version"
 
     def filters(self) -> dict[str, FilterField]:
         t = ArtifactVersion
@@ -314,7 +305,6 @@ class ArtifactVersionResource(Resource):
                 Kind.BOOL, None, sortable=False, always=True,
                 custom=lambda op, value: and_(*_unused()) if parse_bool(value) else true(),
             ),
-            tag=tag_filter("artifact_version", t.id),
         )
         return fields
 
@@ -417,8 +407,6 @@ class ArtifactVersionResource(Resource):
 
     def apply(self, session: Session, row: ArtifactVersion, data: dict, actor: Actor) -> None:
         # ZenML's ArtifactVersionUpdate changes tags only (`name` is ignored)
-        attach_tags(session, "artifact_version", row.id, data.get("add_tags"))
-        detach_tags(session, "artifact_version", row.id, data.get("remove_tags"))
         row.updated = utcnow()
 
     def before_delete(self, session: Session, row: ArtifactVersion, actor: Actor) -> None:

@@ -26,7 +26,7 @@ from store.db import Database
 from store.errors import BadRequest, EntityExists, IllegalOperation, InvalidInput, NotFound, ZenyardError
 from store.filtering import FilterField, Kind, _string_condition, parse_bool
 from store.resources import Actor, Resource
-from store.tags import attach_tags, detach_tags, forget_tags, tag_filter, tags_for
+from store.tags import attach_tags, tags_for
 
 
 class Model(Entity, Scoped, Base):
@@ -149,11 +149,7 @@ def _latest_versions(session: Session, model_ids: list) -> dict:
 class ModelResource(Resource):
     noun = "model"
     table = Model
-
-    def filters(self) -> dict[str, FilterField]:
-        fields = super().filters()
-        fields["tag"] = tag_filter("model", Model.id)
-        return fields
+    tag_type = "model"
 
     def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
         ids = [r.id for r in rows]
@@ -176,17 +172,12 @@ class ModelResource(Resource):
 
     def build(self, session: Session, data: dict, actor: Actor) -> Model:
         _check_name(data.get("name"), "Model")
-        row = super().build(session, data, actor)
-        row.id = uuid.uuid4()  # the tags need it before the flush
-        attach_tags(session, "model", row.id, data.get("tags"))
-        return row
+        return super().build(session, data, actor)
 
     def apply(self, session: Session, row: Model, data: dict, actor: Actor) -> None:
         if data.get("name") is not None:
             _check_name(data["name"], "Model")
         super().apply(session, row, data, actor)
-        attach_tags(session, "model", row.id, data.get("add_tags"))
-        detach_tags(session, "model", row.id, data.get("remove_tags"))
         row.updated = utcnow()
 
     def check_unique(self, session: Session, row: Model, action: str) -> None:
@@ -200,7 +191,6 @@ class ModelResource(Resource):
     def before_delete(self, session: Session, row: Model, actor: Actor) -> None:
         versions = list(session.scalars(select(ModelVersion.id).where(ModelVersion.model_id == row.id)))
         _forget_versions(session, versions)
-        forget_tags(session, "model", row.id)
 
 
 MODELS = ModelResource()
@@ -257,11 +247,7 @@ class ModelVersionResource(Resource):
     table = ModelVersion
     unique = ("name", "model_id")
     extra_filters = {"number": Kind.NUMBER, "stage": Kind.STRING, "model_id": Kind.UUID}
-
-    def filters(self) -> dict[str, FilterField]:
-        fields = super().filters()
-        fields["tag"] = tag_filter("model_version", ModelVersion.id)
-        return fields
+    tag_type = "model_version"
 
     def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
         from store.artifacts import run_metadata_for
@@ -317,8 +303,6 @@ class ModelVersionResource(Resource):
             row.name = data["name"]
         if data.get("description") is not None:
             row.description = data["description"]
-        attach_tags(session, "model_version", row.id, data.get("add_tags"))
-        detach_tags(session, "model_version", row.id, data.get("remove_tags"))
         row.updated = utcnow()
 
     def before_delete(self, session: Session, row: ModelVersion, actor: Actor) -> None:

@@ -124,7 +124,7 @@ from store.db import Database  # noqa: E402
 from store.errors import BadRequest, EntityExists, InvalidInput, NotFound  # noqa: E402
 from store.filtering import FilterField, Kind, ListParams, parse_uuid  # noqa: E402
 from store.resources import Actor, Resource  # noqa: E402
-from store.tags import attach_tags, detach_tags, forget_tags, tag_filter, tags_for  # noqa: E402
+from store.tags import tags_for  # noqa: E402
 from store.workspaces import STATISTICS  # noqa: E402
 
 #: Deployment request fields stored as the client sent them: the contract's
@@ -202,15 +202,11 @@ class _Batched(Resource):
 
 
 class _Tagged(_Batched):
-    """Pipelines and run templates: tags on create and update, `?tag=`,
-    and resources (the tags) in every answer, as ZenML lists them."""
+    """Pipelines and run templates: their tags in the resources of every
+    answer, as ZenML lists them (tags are written by the generic use
+    cases, see `Resource.tag_type`)."""
 
     tag_type: str
-
-    def filters(self) -> dict[str, FilterField]:
-        fields = super().filters()
-        fields["tag"] = tag_filter(self.tag_type, self.table.id)
-        return fields
 
     def related(self, session: Session, rows: list, hydrate: bool) -> dict:
         return {"tags": tags_for(session, self.tag_type, [r.id for r in rows])}
@@ -220,22 +216,9 @@ class _Tagged(_Batched):
         answer["resources"] = {"tags": related["tags"].get(row.id, [])}
         return answer
 
-    def build(self, session: Session, data: dict, actor: Actor) -> Any:
-        row = super().build(session, data, actor)
-        row._pending_tags = data.get("tags")  # attached once the row exists
-        return row
-
-    def after_create(self, session: Session, row: Any, actor: Actor) -> None:
-        attach_tags(session, self.tag_type, row.id, getattr(row, "_pending_tags", None))
-
     def apply(self, session: Session, row: Any, data: dict, actor: Actor) -> None:
-        attach_tags(session, self.tag_type, row.id, data.get("add_tags"))
-        detach_tags(session, self.tag_type, row.id, data.get("remove_tags"))
         super().apply(session, row, data, actor)
         row.updated = utcnow()  # ZenML marks an update even when only tags change
-
-    def before_delete(self, session: Session, row: Any, actor: Actor) -> None:
-        forget_tags(session, self.tag_type, row.id)
 
 
 # --- pipelines -------------------------------------------------------------

@@ -90,6 +90,10 @@ class Resource:
             )
         for name, kind in self.extra_filters.items():
             fields[name] = FilterField(kind, getattr(table, name))
+        if self.tag_type:
+            from store.tags import tag_filter
+
+            fields["tag"] = tag_filter(self.tag_type, table.id)
         return fields
 
     def sorts(self) -> dict[str, Any]:

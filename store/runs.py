@@ -182,15 +182,12 @@ class RunResource(Resource):
     }
 
     def filters(self) -> dict[str, FilterField]:
-        from store.tags import tag_filter
-
         fields = super().filters()
         fields["pipeline_name"] = FilterField(Kind.STRING, None, sortable=False, always=True, custom=_pipeline_name)
         fields["unlisted"] = FilterField(Kind.BOOL, None, sortable=False, always=True, custom=_unlisted)
         for name, column in (("stack_id", "stack_id"), ("schedule_id", "schedule_id"), ("build_id", "build_id"),
                              ("code_repository_id", "code_repository_id"), ("template_id", "template_id")):
             fields[name] = _via_deployment(column)
-        fields["tag"] = tag_filter("pipeline_run", PipelineRun.id)
         return fields
 
     def present(self, row: PipelineRun, hydrate: bool) -> dict:
