@@ -26,8 +26,10 @@ class ServerSettings(Base):
     logo_url: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     active: Mapped[bool] = mapped_column(default=False)
     enable_analytics: Mapped[bool] = mapped_column(default=False)
-    display_announcements: Mapped[Optional[bool]] = mapped_column(nullable=True)
-    display_updates: Mapped[Optional[bool]] = mapped_column(nullable=True)
+    # False, not unset: the dashboard's notification form needs a value, and
+    # Zenyard's default sends nothing to outside hosts.
+    display_announcements: Mapped[Optional[bool]] = mapped_column(nullable=True, default=False)
+    display_updates: Mapped[Optional[bool]] = mapped_column(nullable=True, default=False)
     onboarding_state: Mapped[list] = mapped_column(default=list)
     last_user_activity: Mapped[datetime] = mapped_column(default=utcnow)
     updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

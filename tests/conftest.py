@@ -107,7 +107,7 @@ def reset_database(app) -> None:
         conn.execute(
             ServerSettings.__table__.update().values(
                 server_name="default", logo_url=None, active=True, enable_analytics=False,
-                display_announcements=None, display_updates=None, onboarding_state=[],
+                display_announcements=False, display_updates=False, onboarding_state=[],
             )
         )
     bootstrap(db, settings["DEFAULT_USER_NAME"], settings["DEFAULT_USER_PASSWORD"], active=True)
