@@ -132,18 +132,22 @@ def latest_versions(session: Session, artifact_ids: list) -> dict:
     """{artifact_id: (version id, version)}: the newest version of each, in one query."""
     if not artifact_ids:
         return {}
-    rank = func.row_number().over(
-        partition_by=ArtifactVersion.artifact_id,
-        order_by=(ArtifactVersion.created.desc(), ArtifactVersion.id.desc()),
+    # one index seek per artifact (artifact_id, created): ranking all versions
+    # with a window function cost tens of ms at 10,000 versions
+    newest = (
+        select(ArtifactVersion.id)
+        .where(ArtifactVersion.artifact_id == Artifact.id)
+        .order_by(ArtifactVersion.created.desc(), ArtifactVersion.id.desc())
+        .limit(1)
+        .correlate(Artifact)
+        .scalar_subquery()
     )
-    ranked = (
-        select(ArtifactVersion.artifact_id, ArtifactVersion.id, ArtifactVersion.version,
-               ArtifactVersion.version_number, rank.label("rank"))
-        .where(ArtifactVersion.artifact_id.in_(artifact_ids))
-        .subquery()
+    rows = session.execute(
+        select(Artifact.id, ArtifactVersion.id, ArtifactVersion.version, ArtifactVersion.version_number)
+        .join(ArtifactVersion, ArtifactVersion.id == newest)
+        .where(Artifact.id.in_(artifact_ids))
     )
-    rows = session.execute(select(ranked).where(ranked.c.rank == 1))
-    return {r.artifact_id: (r.id, version_label(r.version, r.version_number)) for r in rows}
+    return {owner: (version_id, version_label(version, number)) for owner, version_id, version, number in rows}
 
 
 def producers(session: Session, version_ids: list) -> dict:

@@ -160,26 +160,27 @@ def naive_utc(value):
     return value
 
 
-def _latest_runs(session: Session, key, ids: Iterable, through_deployment: bool = False) -> dict:
-    """{key: (run id, status)} of the newest run per key (a pipeline, or a
-    template through the runs' deployments), in one query."""
+def _latest_runs(session: Session, owner, key, ids: Iterable, through_deployment: bool = False) -> dict:
+    """{owner id: (run id, status)} of the newest run of each owner (a
+    pipeline, or a template through the runs' deployments), in one query:
+    an index seek per owner, not an aggregate over all its runs."""
     from store.runs import PipelineRun
 
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-
-    def scoped(query):
-        query = query.select_from(PipelineRun)
-        if through_deployment:
-            query = query.join(PipelineDeployment, PipelineRun.deployment_id == PipelineDeployment.id)
-        return query.where(key.in_(wanted))
-
-    newest = scoped(select(key.label("key"), func.max(PipelineRun.created).label("created"))).group_by(key).subquery()
-    query = scoped(select(key, PipelineRun.id, PipelineRun.status)).join(
-        newest, and_(newest.c.key == key, newest.c.created == PipelineRun.created)
+    newest = select(PipelineRun.id)
+    if through_deployment:
+        newest = newest.join(PipelineDeployment, PipelineRun.deployment_id == PipelineDeployment.id)
+    newest = (
+        newest.where(key == owner.id)
+        .order_by(PipelineRun.created.desc(), PipelineRun.id.desc())
+        .limit(1)
+        .correlate(owner)
+        .scalar_subquery()
     )
-    return {owner: (run_id, status) for owner, run_id, status in session.execute(query)}
+    query = select(owner.id, PipelineRun.id, PipelineRun.status).join(PipelineRun, PipelineRun.id == newest)
+    return {found: (run_id, status) for found, run_id, status in session.execute(query.where(owner.id.in_(wanted)))}
 
 
 class _Batched(Resource):
@@ -246,7 +247,7 @@ class PipelineResource(_Tagged):
         from store.runs import PipelineRun
 
         related = super().related(session, rows, hydrate)
-        related["latest"] = _latest_runs(session, PipelineRun.pipeline_id, [r.id for r in rows])
+        related["latest"] = _latest_runs(session, Pipeline, PipelineRun.pipeline_id, [r.id for r in rows])
         return related
 
     def compose(self, row: Pipeline, hydrate: bool, related: dict) -> dict:
@@ -716,7 +717,7 @@ class RunTemplateResource(_Tagged):
             build_views=_presented(BUILDS, session, builds),
             pipelines=_presented(PIPELINES, session, _load(session, Pipeline, (d.pipeline_id for d in deployments.values()))),
             code_references=code_references(session, deployments.values()),
-            latest=_latest_runs(session, PipelineDeployment.template_id, [r.id for r in rows], through_deployment=True),
+            latest=_latest_runs(session, RunTemplate, PipelineDeployment.template_id, [r.id for r in rows], through_deployment=True),
         )
         return related
 
