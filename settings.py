@@ -28,6 +28,15 @@ def _optional_int(value: str) -> int | None:
     return int(value) if value.strip() else None
 
 
+def _list(value: str) -> list[str]:
+    """Comma- or newline-separated items, blanks dropped."""
+    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
+
+
+def _lines(value: str) -> list[str]:
+    return [line for line in value.splitlines() if line.strip()]
+
+
 DEFAULTS: dict[str, Any] = {
     # Where the embedded default keeps its SQLite files and key files.
     "DATA_DIR": str(Path.home() / ".zenyard"),
@@ -70,7 +79,42 @@ DEFAULTS: dict[str, Any] = {
     "AUTO_MIGRATE": True,
     "SQL_ECHO": False,
     # Let run templates use stacks with local components (ZenML refuses them).
+    # Single-host mode: the runner container also mounts each local artifact
+    # store's path at the same path.
     "TEMPLATES_ALLOW_LOCAL_COMPONENTS": False,
+    # --- template runs (docs/template-runs.md) ---
+    # Docker engine of the workers; None: DOCKER_HOST or the default socket.
+    "DOCKER_HOST": None,
+    # Registry of runner images ("host:port[/namespace]"); empty: images stay
+    # on the worker's engine (single host).
+    "RUNNER_REGISTRY": "",
+    "RUNNER_REGISTRY_USERNAME": "",
+    "RUNNER_REGISTRY_PASSWORD": "",
+    "RUNNER_IMAGE_REPOSITORY": "zenml-runner",
+    # Parent image when the template's build has none.
+    "RUNNER_PARENT_IMAGE": "zenmldocker/zenml:{zenml_version}-py{python_version}",
+    # Extra Dockerfile instructions of every runner image (a CA, a proxy).
+    "RUNNER_DOCKERFILE_EXTRA": [],
+    "RUNNER_NETWORK_MODE": "host",
+    # "source:target[:ro|rw]" mounts of runner containers.
+    "RUNNER_VOLUMES": [],
+    "RUNNER_MEMORY_LIMIT": "4g",
+    "RUNNER_PIDS_LIMIT": 1024,
+    # Deadlines (seconds) of a build, a push and a runner container.
+    "RUNNER_BUILD_TIMEOUT": 1200,
+    "RUNNER_PUSH_TIMEOUT": 600,
+    "RUNNER_RUN_TIMEOUT": 1200,
+    # Lifetime of the API token a runner container gets (minutes; 0: never expires).
+    "RUNNER_TOKEN_MINUTES": 7 * 24 * 60,
+    # Celery limits of a template run; below the broker's visibility timeout.
+    "BROKER_VISIBILITY_TIMEOUT": 3600,
+    "WORKLOAD_SOFT_TIME_LIMIT": 3300,
+    "WORKLOAD_TIME_LIMIT": 3420,
+    # A working attempt beats every HEARTBEAT seconds; one silent for STALE
+    # seconds is taken as dead (requeued, or failed after MAX_ATTEMPTS).
+    "WORKLOAD_HEARTBEAT_SECONDS": 5,
+    "WORKLOAD_STALE_SECONDS": 60,
+    "WORKLOAD_MAX_ATTEMPTS": 3,
 }
 
 # (setting, environment variables in order of precedence, parser)
@@ -106,6 +150,27 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("AUTO_MIGRATE", ("ZENYARD_AUTO_MIGRATE",), _bool),
     ("SQL_ECHO", ("ZENYARD_SQL_ECHO",), _bool),
     ("TEMPLATES_ALLOW_LOCAL_COMPONENTS", ("ZENYARD_TEMPLATES_ALLOW_LOCAL_COMPONENTS",), _bool),
+    ("DOCKER_HOST", ("ZENYARD_DOCKER_HOST",), str),
+    ("RUNNER_REGISTRY", ("ZENYARD_RUNNER_REGISTRY",), str),
+    ("RUNNER_REGISTRY_USERNAME", ("ZENYARD_RUNNER_REGISTRY_USERNAME",), str),
+    ("RUNNER_REGISTRY_PASSWORD", ("ZENYARD_RUNNER_REGISTRY_PASSWORD",), str),
+    ("RUNNER_IMAGE_REPOSITORY", ("ZENYARD_RUNNER_IMAGE_REPOSITORY",), str),
+    ("RUNNER_PARENT_IMAGE", ("ZENYARD_RUNNER_PARENT_IMAGE",), str),
+    ("RUNNER_DOCKERFILE_EXTRA", ("ZENYARD_RUNNER_DOCKERFILE_EXTRA",), _lines),
+    ("RUNNER_NETWORK_MODE", ("ZENYARD_RUNNER_NETWORK_MODE",), str),
+    ("RUNNER_VOLUMES", ("ZENYARD_RUNNER_VOLUMES",), _list),
+    ("RUNNER_MEMORY_LIMIT", ("ZENYARD_RUNNER_MEMORY_LIMIT",), str),
+    ("RUNNER_PIDS_LIMIT", ("ZENYARD_RUNNER_PIDS_LIMIT",), int),
+    ("RUNNER_BUILD_TIMEOUT", ("ZENYARD_RUNNER_BUILD_TIMEOUT",), int),
+    ("RUNNER_PUSH_TIMEOUT", ("ZENYARD_RUNNER_PUSH_TIMEOUT",), int),
+    ("RUNNER_RUN_TIMEOUT", ("ZENYARD_RUNNER_RUN_TIMEOUT",), int),
+    ("RUNNER_TOKEN_MINUTES", ("ZENYARD_RUNNER_TOKEN_MINUTES",), int),
+    ("BROKER_VISIBILITY_TIMEOUT", ("ZENYARD_BROKER_VISIBILITY_TIMEOUT",), int),
+    ("WORKLOAD_SOFT_TIME_LIMIT", ("ZENYARD_WORKLOAD_SOFT_TIME_LIMIT",), int),
+    ("WORKLOAD_TIME_LIMIT", ("ZENYARD_WORKLOAD_TIME_LIMIT",), int),
+    ("WORKLOAD_HEARTBEAT_SECONDS", ("ZENYARD_WORKLOAD_HEARTBEAT_SECONDS",), float),
+    ("WORKLOAD_STALE_SECONDS", ("ZENYARD_WORKLOAD_STALE_SECONDS",), float),
+    ("WORKLOAD_MAX_ATTEMPTS", ("ZENYARD_WORKLOAD_MAX_ATTEMPTS",), int),
 ]
 
 
@@ -143,6 +208,11 @@ def _check(settings: dict[str, Any]) -> None:
         raise SettingsError(
             "ZENYARD_REQUIRE_ENCRYPTION_KEY is set: configure the secrets "
             "encryption key in ZENML_SECRETS_STORE_ENCRYPTION_KEY"
+        )
+    if not settings["WORKLOAD_SOFT_TIME_LIMIT"] < settings["WORKLOAD_TIME_LIMIT"] < settings["BROKER_VISIBILITY_TIMEOUT"]:
+        raise SettingsError(
+            "template runs need ZENYARD_WORKLOAD_SOFT_TIME_LIMIT < ZENYARD_WORKLOAD_TIME_LIMIT < "
+            "ZENYARD_BROKER_VISIBILITY_TIMEOUT (a task outliving the visibility timeout is delivered twice)"
         )
     data_dir = Path(settings["DATA_DIR"]).expanduser()
     settings["DATA_DIR"] = str(data_dir)

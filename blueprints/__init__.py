@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 from blueprints import (
     artifacts, auth, connectors, lineage, models, pipelines, run_metadata, runs, secrets, server, stacks, tags,
-    users, workspaces,
+    template_runs, users, workspaces,
 )
 
 BLUEPRINTS = (
@@ -19,6 +19,7 @@ BLUEPRINTS = (
     *connectors.BLUEPRINTS,
     *pipelines.BLUEPRINTS,
     *runs.BLUEPRINTS,
+    *template_runs.BLUEPRINTS,
     *lineage.BLUEPRINTS,
     *models.BLUEPRINTS,
     *artifacts.BLUEPRINTS,

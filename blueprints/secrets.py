@@ -46,15 +46,17 @@ operations = Blueprint("secrets_operations", __name__, description="Secrets stor
 
 @endpoint(operations, "PUT", "/api/v1/secrets_operations/backup")
 def backup_secrets(query: dict) -> Any:
-    """Back up the secrets to the backup secrets store (none is configured)."""
-    secret_store.backup_secrets(actor())
+    """Back up every secret (sealed as it is) to the backup table."""
+    secret_store.backup_secrets(db(), actor(), delete_secrets=query.get("delete_secrets", False))
     return None
 
 
 @endpoint(operations, "PUT", "/api/v1/secrets_operations/restore")
 def restore_secrets(query: dict) -> Any:
-    """Restore the secrets from the backup secrets store (none is configured)."""
-    secret_store.restore_secrets(actor())
+    """Restore the backed-up secrets."""
+    secret_store.restore_secrets(
+        db(), actor(), ignore_errors=query.get("ignore_errors", False), delete_secrets=query.get("delete_secrets", False)
+    )
     return None
 
 

@@ -145,6 +145,14 @@ def component(name: str) -> type[Schema]:
     return cls
 
 
+def register(name: str, schema: type[Schema]) -> None:
+    """Name a schema of Zenyard's own (for routes ZenML does not publish),
+    so `component(name)` and routes can use it like a contract component."""
+    if name in _SCHEMAS and _SCHEMAS[name] is not schema:
+        raise ValueError(f"schema {name!r} is already registered")
+    _SCHEMAS[name] = schema
+
+
 def operation(method: str, path: str) -> dict:
     return document()["paths"][path][method.lower()]
 

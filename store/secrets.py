@@ -19,16 +19,17 @@ import logging
 import re
 import secrets as random
 import uuid
+from datetime import datetime
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store import crud
-from store.base import Base, Entity, Scoped
+from store.base import Base, Entity, Scoped, utcnow
 from store.crypto import DecryptionError, Keyring
 from store.db import Database
-from store.errors import BadRequest, EntityExists, IllegalOperation, InvalidInput, NotImplementedYet, ZenyardError
+from store.errors import BadRequest, EntityExists, IllegalOperation, InvalidInput, ZenyardError
 from store.filtering import Kind
 from store.resources import Actor, Resource
 
@@ -238,23 +239,88 @@ def update_secret(
     return crud.update_entity(db, resource, secret_id, data, actor)
 
 
-def backup_secrets(actor: Actor) -> None:
-    """`PUT /secrets_operations/backup`: there is no backup secrets store.
+class SecretBackup(Base):
+    """A copy of a secret (its sealed values as they are: the ciphertext is
+    bound to the secret's id, which the copy keeps)."""
 
-    Zenyard has one secrets store (this database), so it answers what a
-    ZenML server without a configured backup store answers.
-    """
-    _refuse_backup_store(actor, "backup")
+    __tablename__ = "secret_backups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(32))
+    workspace_id: Mapped[uuid.UUID] = mapped_column()
+    user_id: Mapped[Optional[uuid.UUID]] = mapped_column(nullable=True)
+    values: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    key_id: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    created: Mapped[datetime] = mapped_column()
+    backed_up: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def restore_secrets(actor: Actor) -> None:
-    _refuse_backup_store(actor, "restore")
+_COPIED = ("name", "scope", "workspace_id", "user_id", "values", "key_id", "created")
 
 
-def _refuse_backup_store(actor: Actor, action: str) -> None:
+def backup_secrets(db: Database, actor: Actor, delete_secrets: bool = False) -> int:
+    """`PUT /secrets_operations/backup`: the backup table becomes a copy of
+    every secret as it is now (a snapshot: the previous backup is replaced);
+    with `delete_secrets`, the originals are removed once copied. One unit
+    of work; returns how many were copied."""
+    _admins_only(actor, "back up")
+    with db.unit_of_work() as session:
+        session.execute(SecretBackup.__table__.delete())
+        rows = session.scalars(select(Secret)).unique().all()
+        for row in rows:
+            copy = SecretBackup(id=row.id)
+            for field in _COPIED:
+                setattr(copy, field, getattr(row, field))
+            copy.backed_up = utcnow()
+            session.add(copy)
+            if delete_secrets:
+                session.delete(row)
+    log.info("secrets backed_up=%d deleted=%s", len(rows), delete_secrets)
+    return len(rows)
+
+
+def restore_secrets(db: Database, actor: Actor, ignore_errors: bool = False, delete_secrets: bool = False) -> int:
+    """`PUT /secrets_operations/restore`: put the backed-up secrets back
+    (same ids; an existing secret gets the backed-up name and values). A
+    backup whose workspace is gone, or whose name is taken by another
+    secret, stops the restore unless `ignore_errors`; with
+    `delete_secrets`, restored copies are removed from the backup."""
+    from store.tables import Workspace
+
+    _admins_only(actor, "restore")
+    restored = 0
+    with db.unit_of_work() as session:
+        for copy in session.scalars(select(SecretBackup)).all():
+            problem = None
+            if session.get(Workspace, copy.workspace_id) is None:
+                problem = f"its workspace {copy.workspace_id} no longer exists"
+            else:
+                clash = session.scalar(
+                    select(Secret.id).where(
+                        Secret.name == copy.name, Secret.workspace_id == copy.workspace_id, Secret.id != copy.id
+                    ).limit(1)
+                )
+                if clash is not None:
+                    problem = f"another secret named '{copy.name}' exists in its workspace"
+            if problem:
+                if ignore_errors:
+                    log.warning("secret restore skipped=%s reason=%s", copy.id, problem)
+                    continue
+                raise BadRequest(f"Unable to restore secret '{copy.name}' ({copy.id}): {problem}.")
+            row = session.get(Secret, copy.id) or Secret(id=copy.id)
+            for field in _COPIED:
+                setattr(row, field, getattr(copy, field))
+            session.add(row)
+            if delete_secrets:
+                session.delete(copy)
+            restored += 1
+    return restored
+
+
+def _admins_only(actor: Actor, action: str) -> None:
     if not actor.is_admin:
         raise IllegalOperation(f"Only admin users can {action} secrets.")
-    raise NotImplementedYet(f"Unable to {action} secrets: No backup secrets store is configured.")
 
 
 # --- used by service connectors (same unit of work, no permission check) --

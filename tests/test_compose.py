@@ -19,6 +19,7 @@ REQUIRED_SERVICES = {"api", "worker", "redis", "postgres", "flower"}
 SECRETS = {
     "ZENML_SERVER_JWT_SECRET_KEY": "dummy-jwt-secret",
     "ZENML_DEFAULT_USER_PASSWORD": "dummy-password",
+    "ZENML_SECRETS_STORE_ENCRYPTION_KEY": "dummy-encryption-key",
 }
 STORE_URL = "postgresql://zenyard:zenyard@postgres:5432/zenyard"
 BROKER_URL = "redis://redis:6379/0"

@@ -142,13 +142,32 @@ def test_bad_values_are_refused(client):
     assert client.get("/api/v1/secrets").json["total"] == 0
 
 
-def test_backup_and_restore_answer_as_zenml_without_a_backup_store(client, make_user):
-    for operation in ("backup", "restore"):
-        response = client.put(f"/api/v1/secrets_operations/{operation}?ignore_errors=false&delete_secrets=false")
-        assert response.status_code == 501
-        assert response.json["detail"] == [
-            "NotImplementedError", f"Unable to {operation} secrets: No backup secrets store is configured."
-        ]
+def test_backup_and_restore(client, make_user):
+    kept = create(client, "kept", {"k": "original"})
+    gone = create(client, "gone", {"g": "1"})
+    assert client.put("/api/v1/secrets_operations/backup").status_code == 200
+    # after the backup: one secret changed, one deleted
+    client.put(f"/api/v1/secrets/{kept['id']}", json={"values": {"k": "changed"}})
+    client.delete(f"/api/v1/secrets/{gone['id']}")
+    assert client.get(f"/api/v1/secrets/{gone['id']}").status_code == 404
+
+    assert client.put("/api/v1/secrets_operations/restore").status_code == 200
+    assert client.get(f"/api/v1/secrets/{kept['id']}").json["body"]["values"] == {"k": "original"}
+    assert client.get(f"/api/v1/secrets/{gone['id']}").json["body"]["values"] == {"g": "1"}
+
+    # a name taken by another secret stops the restore, unless errors are ignored
+    client.delete(f"/api/v1/secrets/{gone['id']}")
+    create(client, "gone", {"other": "x"})
+    refused = client.put("/api/v1/secrets_operations/restore")
+    assert refused.status_code == 400 and "another secret named 'gone'" in refused.json["detail"][1]
+    assert client.put("/api/v1/secrets_operations/restore?ignore_errors=true").status_code == 200
+
+    # backup with delete_secrets empties the store; restore brings them back
+    assert client.put("/api/v1/secrets_operations/backup?delete_secrets=true").status_code == 200
+    assert client.get("/api/v1/secrets").json["total"] == 0
+    assert client.put("/api/v1/secrets_operations/restore?delete_secrets=true").status_code == 200
+    assert sorted(s["name"] for s in client.get("/api/v1/secrets").json["items"]) == ["gone", "kept"]
+
     make_user("eve", password="pw", is_admin=False)
     assert ApiClient(client.app, "eve", "pw").put("/api/v1/secrets_operations/backup").status_code == 403
 

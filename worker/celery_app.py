@@ -32,8 +32,12 @@ def init_celery(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        imports=("tasks.maintenance",),
+        imports=("tasks.maintenance", "tasks.template_runs"),
     )
+    if settings["BROKER_URL"].startswith(("redis", "rediss")):
+        # a task unacknowledged this long is given to another worker; the
+        # workload time limits are checked to stay below it at start-up
+        celery.conf.broker_transport_options = {"visibility_timeout": settings["BROKER_VISIBILITY_TIMEOUT"]}
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
