@@ -30,7 +30,7 @@ test-fast: venv
 
 ## Performance figures, as JSON.
 bench: venv
-	$(BIN)/python -m bench.run
+	@$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache
