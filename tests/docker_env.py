@@ -197,6 +197,10 @@ class DockerEngine:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        # dockerd leaves its network namespace mounted under the exec-root
+        namespace = self.exec_root / "netns" / "default"
+        if os.path.ismount(namespace):
+            subprocess.run(["umount", str(namespace)], check=False)
 
 
 REGISTRY_CONFIG = """\
