@@ -18,7 +18,6 @@ Goals (the issue's, on this machine) and the reference's figures (ZenML
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import os
 import queue
@@ -35,7 +34,7 @@ import requests
 
 from bench.load import _percentile
 from bench.seed import Seeded, client_requests
-from bench.server import REPO_ROOT, log
+from bench.server import log
 
 CLIENT_SCRIPT = Path(__file__).resolve().parent / "zenml_client.py"
 MARK = "__ZENYARD_BENCH__ "
@@ -75,17 +74,13 @@ def _summary(seconds: list[float]) -> dict[str, Any]:
 def zenml_venv_python() -> Path:
     """The cached zenml==0.66.0 venv's interpreter, built first if missing.
 
-    The compatibility suite owns that venv (tests/compat/conftest.py: built
-    in place under a file lock, complete once its marker file exists); the
-    bench uses its helper rather than a second copy of the logic.
+    The test suites and the bench share that venv (tests/support.py: built
+    in place under a file lock, complete once its marker file exists).
     """
-    spec = importlib.util.spec_from_file_location(
-        "zenyard_compat_harness", REPO_ROOT / "tests" / "compat" / "conftest.py"
-    )
-    harness = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(harness)
+    from tests.support import ensure_zenml_venv
+
     try:
-        venv = harness.ensure_zenml_venv()
+        venv = ensure_zenml_venv()
     except BaseException as err:  # pytest.fail raises an Exception outside pytest's tree
         if isinstance(err, KeyboardInterrupt):
             raise

@@ -22,7 +22,6 @@ builds the base image and prints how to reach them.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import os
@@ -34,9 +33,10 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from tests.support import file_lock, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "docker"
@@ -60,23 +60,6 @@ ENV PATH=/opt/zenml/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
     ZENML_ANALYTICS_OPT_IN=false \\
     ZENML_LOGGING_VERBOSITY=INFO
 """
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -11,33 +11,23 @@ Two kinds of tests:
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 import store.catalog as catalog
+from tests.support import ZENML_VERSION, clean_environ, ensure_zenml_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG_DIR = ROOT / "store" / "catalog"
 OPENAPI = ROOT / "schemas" / "zenml-0.66.0-openapi.json"
 
-ZENML_VERSION = "0.66.0"
-# Shared with tests/compat/conftest.py: same folder, lock file and marker, so
-# whichever runs first builds the venv and the other reuses it.
-VENV_DIR = ROOT / ".cache" / f"zenml-{ZENML_VERSION}"
-VENV_LOCK = VENV_DIR.with_name(VENV_DIR.name + ".lock")
-VENV_MARKER = ".zenyard-compat-complete"
-VENV_BUILD_TIMEOUT = 1200
 SCRIPT_TIMEOUT = 300
 
 # (type, name) of flavors whose fields are checked one by one.
@@ -207,83 +197,6 @@ def test_loader_does_not_import_zenml():
 # ---------------------------------------------------------------------------
 
 
-def _clean_environ(**extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ZENML_", "ZENYARD_"))
-        and key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
-    }
-    env.update(extra)
-    return env
-
-
-def _venv_ready(path: Path) -> bool:
-    python = path / "bin" / "python"
-    if not ((path / VENV_MARKER).exists() and python.exists()):
-        return False
-    check = subprocess.run(
-        [str(python), "-c", "import zenml, sys; sys.stdout.write(zenml.__version__)"],
-        capture_output=True, text=True, timeout=120, env=_clean_environ(),
-    )
-    return check.returncode == 0 and check.stdout.strip() == ZENML_VERSION
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _base_python() -> str:
-    if sys.version_info < (3, 13):
-        return sys.executable
-    for name in ("python3.12", "python3.11", "python3.10"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("zenml==0.66.0 needs Python < 3.13 and none was found on PATH")
-
-
-def zenml_python() -> Path:
-    """The cached venv's interpreter, building the venv first if needed.
-
-    The venv is built in place (its console scripts name their interpreter by
-    absolute path, so it cannot be moved after the build) under the lock file
-    the compat harness uses, and marked complete only once zenml imports.
-    """
-    if _venv_ready(VENV_DIR):
-        return VENV_DIR / "bin" / "python"
-    with _locked(VENV_LOCK):
-        if not _venv_ready(VENV_DIR):
-            shutil.rmtree(VENV_DIR, ignore_errors=True)
-            log = VENV_DIR.with_name(VENV_DIR.name + ".build.log")
-            steps = [
-                [_base_python(), "-m", "venv", str(VENV_DIR)],
-                [str(VENV_DIR / "bin" / "python"), "-m", "pip", "install",
-                 "--disable-pip-version-check", "--no-input", f"zenml=={ZENML_VERSION}"],
-            ]
-            with open(log, "w") as out:
-                for step in steps:
-                    out.write(f"$ {' '.join(step)}\n")
-                    out.flush()
-                    done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT,
-                                          timeout=VENV_BUILD_TIMEOUT, env=_clean_environ())
-                    if done.returncode != 0:
-                        shutil.rmtree(VENV_DIR, ignore_errors=True)
-                        pytest.fail(f"building the zenml=={ZENML_VERSION} venv failed; see {log}")
-            (VENV_DIR / VENV_MARKER).write_text(f"zenml=={ZENML_VERSION}\n")
-            if not _venv_ready(VENV_DIR):
-                (VENV_DIR / VENV_MARKER).unlink()
-                pytest.fail(f"the venv at {VENV_DIR} does not import zenml {ZENML_VERSION}; see {log}")
-    return VENV_DIR / "bin" / "python"
-
-
 # Runs inside the zenml venv and prints one JSON document. It recomputes the
 # facts straight from the package: the registry's flavor classes and their
 # request models, the service connector registry, the integration registry.
@@ -364,16 +277,17 @@ RECOMPUTE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def recomputed() -> dict[str, Any]:
-    python = zenml_python()
+    python = ensure_zenml_venv().python
     with tempfile.TemporaryDirectory(prefix="zenyard-catalog-test-") as config:
         done = subprocess.run(
             [str(python), "-c", RECOMPUTE],
             capture_output=True, text=True, timeout=SCRIPT_TIMEOUT, cwd=config,
-            env=_clean_environ(
-                ZENML_CONFIG_PATH=config,
-                ZENML_ANALYTICS_OPT_IN="false",
-                ZENML_LOGGING_VERBOSITY="ERROR",
-            ),
+            env={
+                **clean_environ(),
+                "ZENML_CONFIG_PATH": config,
+                "ZENML_ANALYTICS_OPT_IN": "false",
+                "ZENML_LOGGING_VERBOSITY": "ERROR",
+            },
         )
     assert done.returncode == 0, done.stderr[-4000:]
     line = next(l for l in done.stdout.splitlines() if l.startswith("__CATALOG__"))

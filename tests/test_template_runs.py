@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from store import workloads
 from store.base import utcnow
 from tests.test_pipelines import (
-    WS, create_build, create_deployment, create_pipeline, owned, register_component, remote_stack, template_request,
+    WS, create_build, create_deployment, create_pipeline, remote_stack, template_request,
 )
 
 PARAMETERS = {"when": "2024-01-02T03:04:05", "id": str(uuid.UUID(int=7))}
