@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from tests.support import file_lock, free_port
+from tests.support import LocalRegistry, file_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "docker"
@@ -186,83 +186,19 @@ class DockerEngine:
             subprocess.run(["umount", str(namespace)], check=False)
 
 
-REGISTRY_CONFIG = """\
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: {root}
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-    readonly:
-      enabled: {read_only}
-http:
-  addr: 127.0.0.1:{port}
-"""
-
-
-class Registry:
-    """A registry process on a loopback port (5000 when free, else any)."""
+class Registry(LocalRegistry):
+    """The runner-image registry: 127.0.0.1:5000 when free, else any port;
+    a registry already serving on that port is used as it is."""
 
     def __init__(self, work_dir: Path, read_only: bool = False, port: int | None = None) -> None:
-        self.work_dir = work_dir
-        self.read_only = read_only
-        self.port = port or (5000 if not read_only and not port_open(5000) else free_port())
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        port = port or (5000 if not read_only and not port_open(5000) else None)
+        super().__init__(work_dir, read_only=read_only, port=port)
 
     def answers(self) -> bool:
-        import requests
-
-        try:
-            return requests.get(f"http://{self.address}/v2/", timeout=2).status_code in (200, 401)
-        except requests.RequestException:
-            return False
+        return self.status() in (200, 401)
 
     def ensure(self) -> "Registry":
-        if self.answers():  # one is already serving there: use it
-            return self
-        binary = shutil.which("docker-registry")
-        if not binary:
-            raise RuntimeError("docker-registry is not installed: run scripts/test-deps.sh")
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        config = self.work_dir / "config.yml"
-        config.write_text(REGISTRY_CONFIG.format(
-            root=self.work_dir / "storage", read_only=str(self.read_only).lower(), port=self.port,
-        ))
-        log = open(self.work_dir / "registry.log", "a")
-        self.process = subprocess.Popen(
-            [binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {(self.work_dir / 'registry.log').read_text()}")
-            if self.answers():
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("docker-registry did not answer in 30s")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        return self if self.answers() else self.start()
 
 
 # --- the base image ----------------------------------------------------------

@@ -1,16 +1,22 @@
 """What several test suites share: the cached zenml==0.66.0 virtual
 environment (the compatibility harness, the catalog checks, the Docker and
 browser suites and `make bench` use the same one), a clean environment for
-child processes, file locks and free loopback ports."""
+child processes, file locks, free loopback ports and a local Docker
+registry."""
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -129,3 +135,96 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+REGISTRY_START_TIMEOUT = 30
+
+
+class LocalRegistry:
+    """`docker-registry serve` on a loopback port, stopped by its own pid.
+
+    `users` turns on basic auth (an htpasswd file with bcrypt hashes);
+    `read_only` makes every push fail, as a registry in maintenance does.
+    """
+
+    def __init__(self, root: Path, users: dict[str, str] | None = None, read_only: bool = False,
+                 port: int | None = None) -> None:
+        self.root = root
+        self.users = users or {}
+        self.read_only = read_only
+        self.port = port or free_port()
+        self.log = root / "registry.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        """What a user passes as `--registry`: host:port, as for `docker login`."""
+        return f"127.0.0.1:{self.port}"
+
+    def _config(self) -> str:
+        config = (
+            "version: 0.1\n"
+            "log:\n  level: warn\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.root / 'storage'}\n"
+            "  delete:\n    enabled: true\n"
+            f"  maintenance:\n    uploadpurging:\n      enabled: false\n"
+            f"    readonly:\n      enabled: {str(self.read_only).lower()}\n"
+            f"http:\n  addr: {self.address}\n  secret: zenyard-test\n"
+        )
+        if self.users:
+            import bcrypt
+
+            htpasswd = self.root / "htpasswd"
+            htpasswd.write_text("".join(
+                f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode().replace('$2b$', '$2y$', 1)}\n"
+                for user, password in self.users.items()
+            ))
+            config += f"auth:\n  htpasswd:\n    realm: zenyard-test\n    path: {htpasswd}\n"
+        return config
+
+    def status(self, user: str | None = None, password: str | None = None) -> int | None:
+        """The status of `GET /v2/` (None if nothing answers)."""
+        request = urllib.request.Request(f"http://{self.address}/v2/")
+        if user is not None:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return response.status
+        except urllib.error.HTTPError as err:
+            return err.code
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+
+    def start(self) -> "LocalRegistry":
+        if not Path(REGISTRY_BINARY).exists():
+            pytest.fail(f"{REGISTRY_BINARY} is missing: apt-get install docker-registry (scripts/test-deps.sh)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "config.yml"
+        config.write_text(self._config())
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [REGISTRY_BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        deadline = time.monotonic() + REGISTRY_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"docker-registry exited with {self.process.returncode}:\n{self.log.read_text()}")
+            if self.status() in (200, 401):
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"docker-registry did not answer in {REGISTRY_START_TIMEOUT}s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

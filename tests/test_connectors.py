@@ -6,80 +6,25 @@ basic auth)."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 import uuid
-from pathlib import Path
 
-import bcrypt
 import pytest
-import requests
 from sqlalchemy import select
 
 from schemas.contract import operation
 from store.connectors import CONNECTORS, ServiceConnector
 from store.secrets import Secret
 from tests.conftest import ApiClient
+from tests.support import LocalRegistry, free_port
 from tests.test_openapi import assert_fits
 
-REGISTRY_BINARY = "/usr/bin/docker-registry"
 USER, PASSWORD = "zenyard", "registry-pass-7Qx"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LocalRegistry:
-    """A `docker-registry` process on 127.0.0.1, stopped by its pid."""
-
-    def __init__(self, root: Path, basic_auth: bool):
-        if not Path(REGISTRY_BINARY).exists():
-            pytest.fail(f"{REGISTRY_BINARY} is missing: apt-get install docker-registry (scripts/test-deps.sh)")
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        config = [
-            "version: 0.1",
-            "log: {level: error}",
-            f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}}}",
-            f"http: {{addr: '{self.address}', secret: zenyard-test}}",
-        ]
-        if basic_auth:
-            hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-            (root / "htpasswd").write_text(f"{USER}:{hashed.replace('$2b$', '$2y$', 1)}\n")
-            config.append(f"auth: {{htpasswd: {{realm: zenyard-test, path: {root / 'htpasswd'}}}}}")
-        (root / "config.yml").write_text("\n".join(config) + "\n")
-        with open(root / "registry.log", "wb") as log:
-            self.process = subprocess.Popen(
-                [REGISTRY_BINARY, "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL, stderr=log,
-            )
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                requests.get(f"http://{self.address}/v2/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError((root / "registry.log").read_text())
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """The local registry with basic auth."""
-    running = LocalRegistry(tmp_path_factory.mktemp("registry-auth"), basic_auth=True)
+    running = LocalRegistry(tmp_path_factory.mktemp("registry-auth"), users={USER: PASSWORD}).start()
     yield running
     running.stop()
 
@@ -87,7 +32,7 @@ def registry(tmp_path_factory):
 @pytest.fixture(scope="module")
 def open_registry(tmp_path_factory):
     """The local registry without auth."""
-    running = LocalRegistry(tmp_path_factory.mktemp("registry-open"), basic_auth=False)
+    running = LocalRegistry(tmp_path_factory.mktemp("registry-open")).start()
     yield running
     running.stop()
 

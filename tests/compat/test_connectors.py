@@ -9,114 +9,17 @@ htpasswd basic auth.
 
 from __future__ import annotations
 
-import base64
-import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from tests.support import LocalRegistry
+
 pytestmark = pytest.mark.compat
-
-REGISTRY_BINARY = "/usr/bin/docker-registry"
-REGISTRY_START_TIMEOUT = 30
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LocalRegistry:
-    """`docker-registry serve` on 127.0.0.1; stopped by its own pid."""
-
-    def __init__(self, root: Path, users: dict[str, str] | None = None) -> None:
-        self.root = root
-        self.users = users or {}
-        self.port = _free_port()
-        self.log = root / "registry.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def address(self) -> str:
-        """What a user passes as `--registry`: host:port, as for `docker login`."""
-        return f"127.0.0.1:{self.port}"
-
-    def _config(self) -> str:
-        auth = ""
-        if self.users:
-            import bcrypt
-
-            htpasswd = self.root / "htpasswd"
-            htpasswd.write_text("".join(
-                f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
-                for user, password in self.users.items()
-            ))
-            auth = f"auth:\n  htpasswd:\n    realm: zenyard-compat\n    path: {htpasswd}\n"
-        return (
-            "version: 0.1\n"
-            "log:\n  level: warn\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {self.root / 'storage'}\n"
-            f"http:\n  addr: {self.address}\n"
-            + auth
-        )
-
-    def start(self) -> "LocalRegistry":
-        config = self.root / "config.yml"
-        config.write_text(self._config())
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [REGISTRY_BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        deadline = time.monotonic() + REGISTRY_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited with {self.process.returncode}:\n{self.log.read_text()}")
-            if self.status() in (200, 401):
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"docker-registry did not answer in {REGISTRY_START_TIMEOUT}s:\n{self.log.read_text()}")
-
-    def status(self, user: str | None = None, password: str | None = None) -> int | None:
-        """The status of `GET /v2/` (None if nothing answers)."""
-        request = urllib.request.Request(f"http://{self.address}/v2/")
-        if user is not None:
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                return response.status
-        except urllib.error.HTTPError as err:
-            return err.code
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
 
 @pytest.fixture(scope="module")
 def registry_factory(tmp_path_factory) -> Iterator:
-    if not shutil.which(REGISTRY_BINARY):
-        pytest.skip(f"{REGISTRY_BINARY} is missing: apt-get install -y docker-registry")
     started: list[LocalRegistry] = []
 
     def start(users: dict[str, str] | None = None) -> LocalRegistry:
