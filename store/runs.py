@@ -212,15 +212,14 @@ class RunResource(Resource):
                                   defer(PipelineDeployment.client_environment))
         deployments = {d.id: d for d in session.scalars(query).all()} if deployment_ids else {}
 
-        def related(table, present_many, attribute):
-            ids = {getattr(d, attribute) for d in deployments.values() if getattr(d, attribute)}
+        def related(table, present_many, attribute, also=()):
+            ids = {getattr(d, attribute) for d in deployments.values() if getattr(d, attribute)} | set(also)
             found = session.scalars(select(table).where(table.id.in_(ids))).unique().all() if ids else []
             return _many(present_many, session, list(found))
 
-        pipelines = related(Pipeline, PIPELINES.present_many, "pipeline_id")
-        for run in rows:  # a run may name its pipeline without a deployment
-            if run.pipeline_id and run.pipeline_id not in pipelines:
-                pipelines.update(_many(PIPELINES.present_many, session, [session.get(Pipeline, run.pipeline_id)]))
+        # a run may name its pipeline itself, not only through its deployment
+        pipelines = related(Pipeline, PIPELINES.present_many, "pipeline_id",
+                            also=(r.pipeline_id for r in rows if r.pipeline_id))
         stacks = related(Stack, STACKS.present_many, "stack_id")
         references = code_references(session, deployments.values())
         builds = related(PipelineBuild, BUILDS.present_many, "build_id")
