@@ -467,14 +467,16 @@ def create_artifact_version(db: Database, data: dict, actor: Actor) -> dict:
                 session.add(row)
                 session.flush()
                 ARTIFACT_VERSIONS.after_create(session, row, actor)
-                session.flush()
-                return ARTIFACT_VERSIONS.present(row, hydrate=True)
+                version_id = row.id
+            break
         except EntityExists as err:
             numbered = data.get("version") is None
             if not (numbered or isinstance(err.__cause__, IntegrityError)) or attempt == CREATE_ATTEMPTS - 1:
                 raise
             time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
-    raise AssertionError("unreachable")
+    # presented after the commit: SQLite's write lock is not held meanwhile
+    with db.reading() as session:
+        return ARTIFACT_VERSIONS.present(session.get(ArtifactVersion, version_id), hydrate=True)
 
 
 def prune_artifact_versions(db: Database, only_versions: bool, actor: Actor) -> None:

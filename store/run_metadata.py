@@ -144,4 +144,10 @@ def create_run_metadata(db: Database, workspace: Any, data: dict, actor: Actor) 
             ))
         session.add_all(rows)
         session.flush()
-        return [RUN_METADATA.present(row, hydrate=True) for row in rows]
+        ids = [row.id for row in rows]
+    # presented after the commit: SQLite's write lock is not held meanwhile
+    if not ids:
+        return []
+    with db.reading() as session:
+        found = {row.id: row for row in session.scalars(select(RunMetadata).where(RunMetadata.id.in_(ids))).unique()}
+        return [RUN_METADATA.present(found[i], hydrate=True) for i in ids]

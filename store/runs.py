@@ -280,7 +280,10 @@ class RunResource(Resource):
 
     def build(self, session: Session, data: dict, actor: Actor) -> PipelineRun:
         deployment = _deployment_table()
-        if data.get("deployment") is None or session.get(deployment, data["deployment"]) is None:
+        found = data.get("deployment") is not None and session.scalar(
+            select(deployment.id).where(deployment.id == data["deployment"])
+        )
+        if not found:
             raise NotFound(f"Unable to get deployment with ID '{data.get('deployment')}': not found.")
         row = super().build(session, data, actor)
         row.deployment_id = data["deployment"]
@@ -542,8 +545,8 @@ def create_step(db, data: dict, actor: Actor) -> dict:
         if step.status != "running":
             session.flush()
             refresh_run_status(session, run.id)
-        session.flush()
-        return STEPS.present(step, hydrate=True)
+        step_id = step.id
+    return present_step(db, step_id)
 
 
 def update_step(db, step_id, data: dict, actor: Actor) -> dict:
@@ -564,8 +567,8 @@ def update_step(db, step_id, data: dict, actor: Actor) -> dict:
         _link_inputs(session, step.id, data.get("loaded_artifact_versions") or {}, "manual")
         session.flush()
         refresh_run_status(session, step.pipeline_run_id)
-        session.flush()
-        return STEPS.present(step, hydrate=True)
+        step_id = step.id
+    return present_step(db, step_id)
 
 
 def create_run(db, workspace, data: dict, actor: Actor) -> dict:
@@ -578,12 +581,27 @@ def get_or_create_run(db, workspace, data: dict, actor: Actor) -> list:
     """`POST .../runs/get-or-create`: replace the deployment's placeholder
     run, or create the run, or return the one an earlier call created;
     answers `[run, created]`."""
+    if not data.get("orchestrator_run_id"):
+        raise BadRequest("Unable to get or create run for request with missing orchestrator run ID.")
+    try:
+        run_id, created = _get_or_create_run(db, workspace, data, actor)
+    except EntityExists:
+        # another process created it between our look-up and our insert
+        with db.reading() as session:
+            run_id = _run_of_orchestrator(session, data["deployment"], data["orchestrator_run_id"])
+        if run_id is None:
+            raise
+        created = False
+    return [present_run(db, run_id), created]
+
+
+def _get_or_create_run(db, workspace, data: dict, actor: Actor) -> tuple:
+    """(run id, created) of `get_or_create_run`, in one unit of work."""
     from store.crud import find_row
+    from store.errors import IllegalOperation
     from store.tags import attach_tags
     from store.workspaces import WORKSPACES
 
-    if not data.get("orchestrator_run_id"):
-        raise BadRequest("Unable to get or create run for request with missing orchestrator run ID.")
     with db.unit_of_work() as session:
         workspace_id = find_row(session, WORKSPACES, workspace).id
         placeholder_id = session.scalar(
@@ -606,29 +624,34 @@ def get_or_create_run(db, workspace, data: dict, actor: Actor) -> list:
             placeholder.status = data["status"]
             placeholder.updated = utcnow()
             attach_tags(session, "pipeline_run", placeholder.id, data.get("tags"))
-            session.flush()
-            return [RUNS.present(placeholder, hydrate=True), True]
-    existing = _run_of_orchestrator(db, data["deployment"], data["orchestrator_run_id"])
-    if existing is not None:
-        return [existing, False]
-    try:
-        return [create_run(db, workspace, data, actor), True]
-    except EntityExists:
-        # another process created it between our look-up and our insert
-        existing = _run_of_orchestrator(db, data["deployment"], data["orchestrator_run_id"])
-        if existing is None:
-            raise
-        return [existing, False]
-
-
-def _run_of_orchestrator(db, deployment_id, orchestrator_run_id) -> dict | None:
-    with db.reading() as session:
-        run = session.scalars(
-            select(PipelineRun).where(
-                PipelineRun.deployment_id == deployment_id, PipelineRun.orchestrator_run_id == orchestrator_run_id
+            return placeholder.id, True
+        existing = _run_of_orchestrator(session, data["deployment"], data["orchestrator_run_id"])
+        if existing is not None:
+            return existing, False
+        # as `crud.create_in_workspace`: the body's workspace must be the URL's
+        if data.get("workspace") is None:
+            data = {**data, "workspace": workspace_id}
+        elif data["workspace"] != workspace_id:
+            raise IllegalOperation(
+                f"The workspace of the {RUNS.noun} ({data['workspace']}) does not "
+                f"match the workspace of the URL ({workspace_id})."
             )
-        ).first()
-        return RUNS.present(run, hydrate=True) if run is not None else None
+        RUNS.authorize("create", actor, None)
+        row = RUNS.build(session, data, actor)
+        RUNS.check_unique(session, row, "create")
+        session.add(row)
+        session.flush()
+        attach_tags(session, "pipeline_run", row.id, data.get("tags"))
+        RUNS.after_create(session, row, actor)
+        return row.id, True
+
+
+def _run_of_orchestrator(session: Session, deployment_id, orchestrator_run_id):
+    return session.scalar(
+        select(PipelineRun.id).where(
+            PipelineRun.deployment_id == deployment_id, PipelineRun.orchestrator_run_id == orchestrator_run_id
+        ).limit(1)
+    )
 
 
 def update_run(db, run_id, data: dict, actor: Actor) -> dict:
@@ -646,8 +669,22 @@ def update_run(db, run_id, data: dict, actor: Actor) -> dict:
         if data.get("model_version_id") and run.model_version_id is None:
             run.model_version_id = data["model_version_id"]
         run.updated = utcnow()
-        session.flush()
-        return RUNS.present(run, hydrate=True)
+        run_id = run.id
+    return present_run(db, run_id)
+
+
+def present_run(db, run_id) -> dict:
+    """A run as the write use cases answer it: hydrated, read after their
+    commit (presenting inside the unit of work would hold SQLite's write
+    lock for as long as the presentation's queries take)."""
+    with db.reading() as session:
+        return RUNS.present(session.get(PipelineRun, run_id), hydrate=True)
+
+
+def present_step(db, step_id) -> dict:
+    """A step as the write use cases answer it: hydrated, read after their commit."""
+    with db.reading() as session:
+        return STEPS.present(session.get(StepRun, step_id), hydrate=True)
 
 
 def run_field(db, run_id, field: str) -> Any:
