@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     "RUNNER_REGISTRY": "",
     "RUNNER_REGISTRY_USERNAME": "",
     "RUNNER_REGISTRY_PASSWORD": "",
+    # or the login from a `docker` service connector / a secret (id or name)
+    "RUNNER_REGISTRY_CONNECTOR": "",
+    "RUNNER_REGISTRY_SECRET": "",
     "RUNNER_IMAGE_REPOSITORY": "zenml-runner",
     # Parent image when the template's build has none.
     "RUNNER_PARENT_IMAGE": "zenmldocker/zenml:{zenml_version}-py{python_version}",
@@ -154,6 +157,8 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("RUNNER_REGISTRY", ("ZENYARD_RUNNER_REGISTRY",), str),
     ("RUNNER_REGISTRY_USERNAME", ("ZENYARD_RUNNER_REGISTRY_USERNAME",), str),
     ("RUNNER_REGISTRY_PASSWORD", ("ZENYARD_RUNNER_REGISTRY_PASSWORD",), str),
+    ("RUNNER_REGISTRY_CONNECTOR", ("ZENYARD_RUNNER_REGISTRY_CONNECTOR",), str),
+    ("RUNNER_REGISTRY_SECRET", ("ZENYARD_RUNNER_REGISTRY_SECRET",), str),
     ("RUNNER_IMAGE_REPOSITORY", ("ZENYARD_RUNNER_IMAGE_REPOSITORY",), str),
     ("RUNNER_PARENT_IMAGE", ("ZENYARD_RUNNER_PARENT_IMAGE",), str),
     ("RUNNER_DOCKERFILE_EXTRA", ("ZENYARD_RUNNER_DOCKERFILE_EXTRA",), _lines),

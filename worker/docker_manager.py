@@ -18,6 +18,8 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from store import workloads as store
+from store.crypto import Keyring, keyring_from_settings
+from store.runner_registry import RegistryLoginError, runner_registry_login
 from worker.images import (
     RUNNER_LABEL, WORKLOAD_LABEL, BuildFailed, Cancelled, ImageBuilder, PushFailed, TransientError,
     dockerfile, image_hash, image_name, parent_image, stack_requirements,
@@ -182,16 +184,17 @@ class RunTemplateRunner:
     """Claim, image, container, end: one attempt at one workload."""
 
     def __init__(self, db, settings: dict, client_factory: Callable[[dict], Any] = docker_client,
-                 token_factory: Callable[[dict, dict], str] | None = None):
+                 token_factory: Callable[[dict, dict], str] | None = None, keyring: Keyring | None = None):
         self.db = db
         self.settings = settings
         self.client_factory = client_factory
         self.token_factory = token_factory or api_token
+        self.keyring = keyring or keyring_from_settings(settings)
 
     @classmethod
     def from_app(cls, app) -> "RunTemplateRunner":
         zenyard = app.extensions["zenyard"]
-        return cls(zenyard["db"], zenyard["settings"])
+        return cls(zenyard["db"], zenyard["settings"], keyring=zenyard["keyring"])
 
     def run(self, workload_id: str, worker: str) -> str | None:
         """Run the workload if it can be claimed; returns its final state, or
@@ -254,7 +257,7 @@ class RunTemplateRunner:
             if requeued == "queued":
                 raise
             return requeued
-        except (BuildFailed, PushFailed, RunnerFailed) as err:
+        except (BuildFailed, PushFailed, RunnerFailed, RegistryLoginError) as err:
             error = str(err)
         except BaseException as err:  # noqa: BLE001 - soft time limit, engine errors: the run fails with the reason
             error = f"{type(err).__name__}: {err}"
@@ -284,14 +287,17 @@ class RunTemplateRunner:
 
     def image(self, job: dict, client, logs, heartbeat: Heartbeat) -> str:
         """The runner image: found in the registry (no build), or built and pushed."""
-        builder = ImageBuilder(client, self.settings, logs.write, heartbeat.should_stop)
+        login = runner_registry_login(self.db, self.keyring, self.settings)
+        builder = ImageBuilder(client, self.settings, logs.write, heartbeat.should_stop, login)
+        if login is not None:
+            logs.write(f"Zenyard: the registry {builder.registry} is logged in to with the {login.source}.")
         pypi, apt = stack_requirements(job["components"])
         parent = builder.pinned_parent(parent_image(job["build"], self.settings["RUNNER_PARENT_IMAGE"]))
         text = dockerfile(parent, pypi, apt, self.settings["RUNNER_DOCKERFILE_EXTRA"])
         digest = image_hash(text)
-        image = image_name(self.settings["RUNNER_REGISTRY"], self.settings["RUNNER_IMAGE_REPOSITORY"], digest)
+        image = image_name(builder.registry, self.settings["RUNNER_IMAGE_REPOSITORY"], digest)
         store.record(self.db, job["workload_id"], job["attempt"], image=image, image_hash=digest)
-        remote = bool(self.settings["RUNNER_REGISTRY"])
+        remote = bool(builder.registry)
         if remote and builder.digest_in_registry(image):
             logs.write(f"Zenyard: image {image} is in the registry; no build.")
             if not builder.has_local(image):

@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from store import catalog
+from store.runner_registry import RegistryLogin
 
 RUNNER_LABEL = "zenyard.runner"
 WORKLOAD_LABEL = "zenyard.workload"
@@ -130,19 +131,25 @@ def registry_host(image: str) -> str | None:
 class ImageBuilder:
     """Build and push runner images through the Docker API, logging as it goes."""
 
-    def __init__(self, client, settings: dict, write: Callable[[str], Any], should_stop: Callable[[], bool]):
+    def __init__(self, client, settings: dict, write: Callable[[str], Any], should_stop: Callable[[], bool],
+                 login: RegistryLogin | None = None):
         self.client = client
         self.settings = settings
         self.write = write
         self.should_stop = should_stop
+        self.login = login
+
+    @property
+    def registry(self) -> str:
+        """The runner registry: the settings', else the login's (a connector's)."""
+        return self.settings["RUNNER_REGISTRY"] or (self.login.registry if self.login else "")
 
     # --- credentials: only in the calls that talk to our registry ------------
 
     def auth_for(self, image: str) -> dict | None:
-        ours = registry_host(image_name(self.settings["RUNNER_REGISTRY"], "x", "y"))
-        user = self.settings["RUNNER_REGISTRY_USERNAME"]
-        if ours and registry_host(image) == ours and user:
-            return {"username": user, "password": self.settings["RUNNER_REGISTRY_PASSWORD"]}
+        ours = registry_host(image_name(self.registry, "x", "y"))
+        if self.login and ours and registry_host(image) == ours:
+            return self.login.auth_config()
         return None
 
     def digest_in_registry(self, image: str) -> str | None:
@@ -150,7 +157,7 @@ class ImageBuilder:
         import docker.errors
         import requests
 
-        if registry_host(image) is None and not self.settings["RUNNER_REGISTRY"]:
+        if registry_host(image) is None and not self.registry:
             return None
         try:
             found = self.client.inspect_distribution(image, auth_config=self.auth_for(image))
