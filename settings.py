@@ -118,6 +118,9 @@ DEFAULTS: dict[str, Any] = {
     "WORKLOAD_HEARTBEAT_SECONDS": 5,
     "WORKLOAD_STALE_SECONDS": 60,
     "WORKLOAD_MAX_ATTEMPTS": 3,
+    # how often `celery beat` (`zenyard beat`, `zenyard worker --beat`) sends
+    # the reaper; 0 leaves reaping to the workers' start-up only
+    "WORKLOAD_REAP_SECONDS": 60,
 }
 
 # (setting, environment variables in order of precedence, parser)
@@ -176,6 +179,7 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("WORKLOAD_HEARTBEAT_SECONDS", ("ZENYARD_WORKLOAD_HEARTBEAT_SECONDS",), float),
     ("WORKLOAD_STALE_SECONDS", ("ZENYARD_WORKLOAD_STALE_SECONDS",), float),
     ("WORKLOAD_MAX_ATTEMPTS", ("ZENYARD_WORKLOAD_MAX_ATTEMPTS",), int),
+    ("WORKLOAD_REAP_SECONDS", ("ZENYARD_WORKLOAD_REAP_SECONDS",), float),
 ]
 
 

@@ -1,5 +1,5 @@
 """`zenyard up` (API and worker on the embedded default), `zenyard serve`,
-`zenyard worker` and `zenyard db upgrade`."""
+`zenyard worker`, `zenyard beat` and `zenyard db upgrade`."""
 
 from __future__ import annotations
 
@@ -45,12 +45,14 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> list[str]:
     ]
 
 
-def _celery(concurrency: int) -> list[str]:
-    return [
+def _celery(concurrency: int, beat: bool = False) -> list[str]:
+    command = [
         sys.executable, "-m", "celery", "-A", "worker.main", "worker",
         "--loglevel", "INFO", "--concurrency", str(concurrency),
         "--hostname", f"zenyard-{os.getpid()}@%h",
     ]
+    # the periodic reaper, inside this worker (one such worker per deployment)
+    return command + ["--beat"] if beat else command
 
 
 @click.group()
@@ -71,7 +73,7 @@ def up(host: str, port: int, data_dir: str | None, workers: int, concurrency: in
     env["ZENYARD_AUTO_MIGRATE"] = "false"
     children = [
         subprocess.Popen(_gunicorn(host, port, workers, 4), env=env),
-        subprocess.Popen(_celery(concurrency), env=env),
+        subprocess.Popen(_celery(concurrency, beat=True), env=env),
     ]
     password = settings["DEFAULT_USER_PASSWORD"]
     click.echo(
@@ -98,10 +100,18 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 @cli.command()
 @click.option("--concurrency", default=1, show_default=True, type=int)
-def worker(concurrency: int) -> None:
+@click.option("--beat", is_flag=True, help="Also send the periodic tasks (the reaper); one such worker at most.")
+def worker(concurrency: int, beat: bool) -> None:
     """Run only a Celery worker."""
     env = _environment(None, {"ZENYARD_AUTO_MIGRATE": "false"})
-    os.execve(sys.executable, _celery(concurrency), env)
+    os.execve(sys.executable, _celery(concurrency, beat), env)
+
+
+@cli.command()
+def beat() -> None:
+    """Send the periodic tasks (the workload reaper); run exactly one."""
+    env = _environment(None, {"ZENYARD_AUTO_MIGRATE": "false"})
+    os.execve(sys.executable, [sys.executable, "-m", "celery", "-A", "worker.main", "beat", "--loglevel", "INFO"], env)
 
 
 @cli.group()

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-REQUIRED_SERVICES = {"api", "worker", "redis", "postgres", "flower"}
+REQUIRED_SERVICES = {"api", "worker", "beat", "redis", "postgres", "flower", "registry"}
 SECRETS = {
     "ZENML_SERVER_JWT_SECRET_KEY": "dummy-jwt-secret",
     "ZENML_DEFAULT_USER_PASSWORD": "dummy-password",

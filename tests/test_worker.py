@@ -99,3 +99,50 @@ def test_a_worker_process_runs_the_heartbeat_task(tmp_path, broker):
         if broker == "redis":
             forget_keys(overrides["BROKER_URL"], redis_keys(overrides["BROKER_URL"]) - keys_before)
     assert "zenyard.heartbeat" in log.read_text()
+
+
+@pytest.mark.worker
+def test_a_worker_with_beat_reaps_a_dead_workers_template_run(tmp_path):
+    """`zenyard worker --beat`: the reaper is sent every
+    ZENYARD_WORKLOAD_REAP_SECONDS; a workload whose worker stopped beating
+    (and never restarted) is failed after its last attempt."""
+    from store import workloads
+    from store.resources import Actor
+    from tests.conftest import ApiClient
+    from tests.test_template_runs import PARAMETERS, make_template
+
+    data = tmp_path / "data"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, ZENYARD_DATA_DIR=str(data), ZENYARD_TASK_QUEUE=queue, ZENYARD_AUTO_MIGRATE="false",
+               ZENYARD_WORKLOAD_REAP_SECONDS="1", ZENYARD_WORKLOAD_STALE_SECONDS="2", ZENYARD_WORKLOAD_MAX_ATTEMPTS="1",
+               ZENML_SERVER_URL="http://127.0.0.1:9")
+    env.pop("ZENYARD_BROKER_URL", None)
+    app = create_app({"DATA_DIR": str(data), "TASK_QUEUE": queue, "SERVER_URL": "http://127.0.0.1:9"})
+    db = app.extensions["zenyard"]["db"]
+    client = ApiClient(app)
+    made = make_template(client)
+    me = client.get("/api/v1/current-user").json
+    run, workload_id = workloads.create_template_run(
+        db, uuid.UUID(made["template"]), {"steps": {"load": {"parameters": PARAMETERS}}}, Actor(id=uuid.UUID(me["id"]), name=me["name"], is_admin=True),
+        allow_local=False,
+    )
+    assert workloads.claim(db, workload_id, "gone@host", timedelta(seconds=60))["attempt"] == 1
+    log = tmp_path / "worker.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "worker", "--beat"], cwd=ROOT, env=env, stdout=log.open("w"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and workloads.get_workload(db, workload_id)["state"] == "building":
+            assert process.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+        state = workloads.get_workload(db, workload_id)
+        assert state["state"] == "failed", log.read_text()[-3000:]
+        assert "worker gone@host stopped" in state["error"] and "gave up after 1 attempts" in state["error"]
+        assert client.get(f"/api/v1/runs/{run['id']}").json["body"]["status"] == "failed"
+    finally:
+        stop(process)
+        db.dispose()
+    text = log.read_text()
+    assert "Scheduler: Sending due task zenyard-reap-workloads" in text

@@ -7,6 +7,8 @@ selects Redis. Results are never stored: the database holds all state.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from celery import Celery, Task
 from flask import Flask
 
@@ -34,6 +36,17 @@ def init_celery(app: Flask) -> Celery:
         worker_hijack_root_logger=False,
         imports=("tasks.maintenance", "tasks.template_runs"),
     )
+    if settings["WORKLOAD_REAP_SECONDS"] > 0:
+        # sent by `celery beat` (`zenyard beat`, or `zenyard worker --beat`):
+        # workloads whose worker died and never came back are requeued or failed
+        period = settings["WORKLOAD_REAP_SECONDS"]
+        celery.conf.beat_schedule = {
+            "zenyard-reap-workloads": {
+                "task": "zenyard.reap_workloads", "schedule": period,
+                "options": {"queue": settings["TASK_QUEUE"], "expires": period},
+            },
+        }
+        celery.conf.beat_schedule_filename = str(Path(settings["DATA_DIR"]) / "celerybeat-schedule")
     if settings["BROKER_URL"].startswith(("redis", "rediss")):
         # a task unacknowledged this long is given to another worker; the
         # workload time limits are checked to stay below it at start-up
