@@ -122,7 +122,7 @@ class Logs(Entity, Base):
 from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 from sqlalchemy.orm import Session, defer  # noqa: E402
 
 from store.base import utcnow  # noqa: E402
@@ -316,21 +316,29 @@ def _model_versions(session: Session, ids: set) -> dict:
 RUNS = RunResource()
 
 
-def _steps_in_deployment(session: Session, deployment_id) -> int:
-    cached = _STEP_COUNTS.get(deployment_id)
-    if cached is None:
+def step_configurations_of(session: Session, deployment_ids) -> dict:
+    """{deployment id: its step configurations}. A deployment never changes
+    (ZenML's deployments are immutable), so each process loads a
+    deployment's configurations once: every step presentation needs them."""
+    wanted = {i for i in deployment_ids if i is not None}
+    missing = [i for i in wanted if i not in _STEP_CONFIGURATIONS]
+    if missing:
         deployment = _deployment_table()
-        configurations = session.scalar(
-            select(deployment.step_configurations).where(deployment.id == deployment_id)
-        )
-        cached = len(configurations or {})
-        if len(_STEP_COUNTS) > 10_000:
-            _STEP_COUNTS.clear()
-        _STEP_COUNTS[deployment_id] = cached
-    return cached
+        loaded = session.execute(
+            select(deployment.id, deployment.step_configurations).where(deployment.id.in_(missing))
+        ).all()
+        if len(_STEP_CONFIGURATIONS) + len(loaded) > 256:
+            _STEP_CONFIGURATIONS.clear()
+        for deployment_id, configurations in loaded:
+            _STEP_CONFIGURATIONS[deployment_id] = configurations or {}
+    return {i: _STEP_CONFIGURATIONS[i] for i in wanted if i in _STEP_CONFIGURATIONS}
 
 
-_STEP_COUNTS: dict = {}
+def _steps_in_deployment(session: Session, deployment_id) -> int:
+    return len(step_configurations_of(session, [deployment_id]).get(deployment_id) or {})
+
+
+_STEP_CONFIGURATIONS: dict = {}
 
 
 def run_status(step_statuses: list[str], steps_expected: int) -> str:
@@ -345,16 +353,22 @@ def run_status(step_statuses: list[str], steps_expected: int) -> str:
 
 def refresh_run_status(session: Session, run_id) -> None:
     """Make the run's status follow its steps (serialised per run)."""
-    # lock the run row itself (no joins: PostgreSQL refuses FOR UPDATE on outer joins)
-    session.execute(select(PipelineRun.id).where(PipelineRun.id == run_id).with_for_update())
-    run = session.get(PipelineRun, run_id)
+    # lock the run row itself (columns only: PostgreSQL refuses FOR UPDATE on outer joins)
+    current, deployment_id = session.execute(
+        select(PipelineRun.status, PipelineRun.deployment_id).where(PipelineRun.id == run_id).with_for_update()
+    ).one()
     statuses = list(session.scalars(select(StepRun.status).where(StepRun.pipeline_run_id == run_id)).all())
-    expected = _steps_in_deployment(session, run.deployment_id) if run.deployment_id else len(statuses)
+    expected = _steps_in_deployment(session, deployment_id) if deployment_id else len(statuses)
     status = run_status(statuses, expected)
-    if status != run.status:
-        run.status = status
+    if status != current:
+        values = {"status": status}
         if status in ("completed", "failed"):
-            run.end_time = utcnow()
+            values["end_time"] = utcnow()
+        session.execute(
+            update(PipelineRun).where(PipelineRun.id == run_id).values(**values)
+            .execution_options(synchronize_session="evaluate")
+        )
+        if status in ("completed", "failed"):
             from store.server import record_onboarding_in
 
             record_onboarding_in(session, ("pipeline_run", "starter_setup_completed"))
@@ -410,12 +424,7 @@ class StepResource(Resource):
         if hydrate:
             from store.artifacts import run_metadata_for
 
-            deployment = _deployment_table()
-            deployment_ids = {r.deployment_id for r in rows if r.deployment_id}
-            if deployment_ids:
-                configurations = dict(session.execute(
-                    select(deployment.id, deployment.step_configurations).where(deployment.id.in_(deployment_ids))
-                ).all())
+            configurations = step_configurations_of(session, (r.deployment_id for r in rows))
             for entry in session.scalars(select(Logs).where(Logs.step_run_id.in_(ids))).all():
                 logs[entry.step_run_id] = entry
             for parent_id, child_id in session.execute(
@@ -479,13 +488,15 @@ STEPS = StepResource()
 # --- use cases ---------------------------------------------------------------
 
 
-def _link_inputs(session: Session, step_id, artifacts: dict, kind: str) -> None:
+def _link_inputs(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> None:
     from store.artifacts import ArtifactVersion
 
     if not artifacts:
         return
     found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
-    existing = {row.name for row in session.scalars(select(StepRunInput).where(StepRunInput.step_id == step_id)).all()}
+    existing = set() if new_step else set(
+        session.scalars(select(StepRunInput.name).where(StepRunInput.step_id == step_id)).all()
+    )
     for name, version_id in artifacts.items():
         if version_id not in found:
             raise NotFound(f"Unable to set input artifact: No artifact with ID '{version_id}' found.")
@@ -493,13 +504,15 @@ def _link_inputs(session: Session, step_id, artifacts: dict, kind: str) -> None:
             session.add(StepRunInput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
 
 
-def _link_outputs(session: Session, step_id, artifacts: dict, kind: str) -> None:
+def _link_outputs(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> None:
     from store.artifacts import ArtifactVersion
 
     if not artifacts:
         return
     found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
-    existing = set(session.scalars(select(StepRunOutput.artifact_version_id).where(StepRunOutput.step_id == step_id)).all())
+    existing = set() if new_step else set(
+        session.scalars(select(StepRunOutput.artifact_version_id).where(StepRunOutput.step_id == step_id)).all()
+    )
     for name, version_id in artifacts.items():
         if version_id not in found:
             raise NotFound(f"Unable to set output artifact: No artifact with ID '{version_id}' found.")
@@ -540,8 +553,9 @@ def create_step(db, data: dict, actor: Actor) -> dict:
                 if parent_id not in known:
                     raise NotFound(f"Unable to set parent step for step with ID {step.id}: No parent step with ID {parent_id} found.")
                 session.execute(step_run_parents.insert().values(parent_id=parent_id, child_id=step.id))
-        _link_inputs(session, step.id, data.get("inputs") or {}, "step_output")
-        _link_outputs(session, step.id, data.get("outputs") or {}, "default")
+        # a step created now has no links yet
+        _link_inputs(session, step.id, data.get("inputs") or {}, "step_output", new_step=True)
+        _link_outputs(session, step.id, data.get("outputs") or {}, "default", new_step=True)
         if step.status != "running":
             session.flush()
             refresh_run_status(session, run.id)
@@ -603,7 +617,10 @@ def _get_or_create_run(db, workspace, data: dict, actor: Actor) -> tuple:
     from store.workspaces import WORKSPACES
 
     with db.unit_of_work() as session:
-        workspace_id = find_row(session, WORKSPACES, workspace).id
+        # kept referenced: the session's identity map holds rows weakly, and
+        # `RUNS.build` gets the workspace again
+        workspace_row = find_row(session, WORKSPACES, workspace)
+        workspace_id = workspace_row.id
         placeholder_id = session.scalar(
             select(PipelineRun.id).with_for_update().where(
                 PipelineRun.deployment_id == data["deployment"],
@@ -706,9 +723,8 @@ def step_field(db, step_id, field: str) -> Any:
             raise STEPS.not_found(step_id)
         if field == "status":
             return step.status
-        deployment = session.get(_deployment_table(), step.deployment_id) if step.deployment_id else None
-        configuration = ((deployment.step_configurations if deployment else {}) or {}).get(step.name) or {}
-        return configuration
+        configurations = step_configurations_of(session, [step.deployment_id]).get(step.deployment_id) or {}
+        return configurations.get(step.name) or {}
 
 
 def step_logs_location(db, step_id) -> tuple[str, Any]:
