@@ -31,7 +31,7 @@ from store.resources import Actor, Resource
 from store.run_metadata import (  # noqa: F401  (re-exported for the runs and models areas)
     RUN_METADATA, RunMetadata, create_run_metadata, forget_run_metadata, run_metadata_for,
 )
-from store.tags import attach_tags, tags_for
+from store.tags import attach_tags, tags_for, tags_of
 
 #: ZenML's STR_FIELD_MAX_LENGTH and BANNED_NAME_CHARACTERS.
 MAX_NAME = 255
@@ -236,9 +236,10 @@ class ArtifactResource(Resource):
     def present(self, row: Artifact, hydrate: bool) -> dict:
         return self.present_many(object_session(row), [row], hydrate)[0]
 
-    def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
+    def present_many(self, session: Session, rows: list, hydrate: bool, tags: dict | None = None) -> list[dict]:
         ids = [r.id for r in rows]
-        tags = tags_for(session, "artifact", ids)
+        if tags is None:
+            tags = tags_for(session, "artifact", ids)
         latest = latest_versions(session, ids)
         answers = []
         for row in rows:
@@ -328,8 +329,11 @@ class ArtifactVersionResource(Resource):
             return []
         ids = [r.id for r in rows]
         artifacts = {r.artifact_id: r.artifact for r in rows}
-        nested = {a["id"]: a for a in ARTIFACTS.present_many(session, list(artifacts.values()), False)}
-        tags = tags_for(session, "artifact_version", ids)
+        both = tags_of(session, {"artifact_version": ids, "artifact": list(artifacts)})
+        nested = {
+            a["id"]: a for a in ARTIFACTS.present_many(session, list(artifacts.values()), False, tags=both["artifact"])
+        }
+        tags = both["artifact_version"]
         made_by = producers(session, ids)
         visuals = visualizations_of(session, ids) if hydrate else {}
         metadata = run_metadata_for(session, "artifact_version", ids) if hydrate else {}

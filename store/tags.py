@@ -35,7 +35,7 @@ class TagLink(Base):
 from collections import defaultdict  # noqa: E402
 from typing import Any, Iterable  # noqa: E402
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import and_, func, or_, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from store.filtering import FilterField, Kind  # noqa: E402
@@ -165,18 +165,28 @@ def forget_tags(session: Session, resource_type: str, resource_id: Any) -> None:
 
 def tags_for(session: Session, resource_type: str, resource_ids: list) -> dict[Any, list[dict]]:
     """The tags of many resources in one query, as TagResponse dicts (not hydrated)."""
-    if not resource_ids:
-        return {}
+    return tags_of(session, {resource_type: resource_ids})[resource_type]
+
+
+def tags_of(session: Session, wanted: dict[str, list]) -> dict[str, dict[Any, list[dict]]]:
+    """{resource type: {resource id: tags}} of resources of several types
+    (an artifact version and its artifact) in one query."""
+    found: dict[str, dict[Any, list[dict]]] = {resource_type: defaultdict(list) for resource_type in wanted}
+    conditions = [
+        and_(TagLink.resource_type == resource_type, TagLink.resource_id.in_(ids))
+        for resource_type, ids in wanted.items() if ids
+    ]
+    if not conditions:
+        return found
     rows = session.execute(
-        select(TagLink.resource_id, Tag)
+        select(TagLink.resource_type, TagLink.resource_id, Tag)
         .join(Tag, Tag.id == TagLink.tag_id)
-        .where(TagLink.resource_type == resource_type, TagLink.resource_id.in_(resource_ids))
+        .where(or_(*conditions))
         .order_by(Tag.name)
     ).all()
-    counts = tagged_counts(session, list({tag.id for _, tag in rows}))
-    found: dict[Any, list[dict]] = defaultdict(list)
-    for resource_id, tag in rows:
-        found[resource_id].append(TAGS._present(tag, False, counts.get(tag.id, 0)))
+    counts = tagged_counts(session, list({tag.id for _, _, tag in rows}))
+    for resource_type, resource_id, tag in rows:
+        found[resource_type][resource_id].append(TAGS._present(tag, False, counts.get(tag.id, 0)))
     return found
 
 
