@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
@@ -28,6 +31,8 @@ from sqlalchemy import ForeignKey, Integer, String, Text, and_, func, or_, selec
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import Base, Entity, utcnow
+
+log = logging.getLogger("zenyard.workloads")
 
 STATES = ("queued", "building", "pushing", "starting", "running", "completed", "failed", "cancelled")
 ACTIVE = ("building", "pushing", "starting", "running")
@@ -570,12 +575,15 @@ def reap(db: Database, stale_after: timedelta, max_attempts: int, restarted_work
 
 
 class LogWriter:
-    """Appends lines to a workload's log in batches (one insert per flush)."""
+    """Appends lines to a workload's log in batches (one insert per flush).
+
+    A batch is written when it holds `batch_lines` lines, when a write comes
+    `batch_seconds` after the last flush, and, once `start_flusher()` was
+    called (a live run), by a background thread `batch_seconds` after its
+    first line at most: a quiet runner's last lines reach readers too.
+    """
 
     def __init__(self, db: Database, workload_id, batch_lines: int = 200, batch_seconds: float = 0.5):
-        import threading
-        import time
-
         self.db = db
         self.workload_id = workload_id if isinstance(workload_id, uuid.UUID) else uuid.UUID(str(workload_id))
         self.batch_lines = batch_lines
@@ -586,6 +594,21 @@ class LogWriter:
         self.last_flush = self.clock()
         self.seq: int | None = None
         self.position = 0
+        self.flusher: threading.Thread | None = None
+        self.closed = threading.Event()
+
+    def start_flusher(self) -> "LogWriter":
+        def run() -> None:
+            while not self.closed.wait(self.batch_seconds):
+                try:
+                    self.flush()
+                except Exception:  # noqa: BLE001 - the next flush retries; the runner's flush reports
+                    log.warning(
+                        "workload=%s log flush failed", self.workload_id, exc_info=True)
+
+        self.flusher = threading.Thread(target=run, daemon=True, name=f"log-flush-{self.workload_id}")
+        self.flusher.start()
+        return self
 
     def write(self, text: str) -> "LogWriter":
         """Add text; each line of it is one log line."""
@@ -635,6 +658,9 @@ class LogWriter:
         self.seq, self.position = seq, position
 
     def close(self) -> None:
+        self.closed.set()
+        if self.flusher is not None:
+            self.flusher.join(timeout=10)
         self.flush()
 
 

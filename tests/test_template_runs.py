@@ -320,9 +320,8 @@ def test_deleting_the_run_takes_its_workload_and_log(client, app, sent):
     assert count(app, workloads.WorkloadLog) == 0
 
 
-def test_log_writer_batches(sqlite_app, count_queries):
-    # not through the API: a workload row with no run
-    db = db_of(sqlite_app)
+def bare_workload(db) -> uuid.UUID:
+    """A workload row with no run (not through the API)."""
     from store.pipelines import PipelineDeployment
     from store.tables import Workspace
 
@@ -334,7 +333,12 @@ def test_log_writer_batches(sqlite_app, count_queries):
         workload = workloads.Workload(deployment_id=deployment.id, state="queued", queued_at=utcnow())
         session.add(workload)
         session.flush()
-        workload_id = workload.id
+        return workload.id
+
+
+def test_log_writer_batches(sqlite_app, count_queries):
+    db = db_of(sqlite_app)
+    workload_id = bare_workload(db)
     writer = workloads.LogWriter(db, workload_id, batch_lines=100, batch_seconds=3600)
     with count_queries() as counted:
         for i in range(250):
@@ -344,3 +348,21 @@ def test_log_writer_batches(sqlite_app, count_queries):
     text, end, _ = workloads.read_log(db, workload_id)
     assert text.splitlines() == [f"line {i}" for i in range(250)] and end == len(text)
     assert json.dumps(text)
+
+
+def test_a_live_log_writer_flushes_a_quiet_runners_last_lines(app):
+    """A runner that prints a line and then stays silent: the line is readable
+    within the batch period, without waiting for the next line."""
+    db = db_of(app)
+    workload_id = bare_workload(db)
+    writer = workloads.LogWriter(db, workload_id, batch_seconds=0.2).start_flusher()
+    try:
+        writer.write("first line")  # both lines wait in the batch: no write comes after them
+        writer.write("then silence")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "then silence" not in workloads.read_log(db, workload_id)[0]:
+            time.sleep(0.05)
+        assert workloads.read_log(db, workload_id)[0] == "first line\nthen silence\n"
+    finally:
+        writer.close()
+    assert not writer.flusher.is_alive()

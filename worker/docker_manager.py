@@ -205,7 +205,7 @@ class RunTemplateRunner:
             log.info("workload=%s claim=refused worker=%s", workload_id, worker)
             return None
         attempt = job["attempt"]
-        logs = store.LogWriter(self.db, workload_id)
+        logs = store.LogWriter(self.db, workload_id).start_flusher()
         heartbeat = Heartbeat(self.db, workload_id, attempt, self.settings["WORKLOAD_HEARTBEAT_SECONDS"])
         heartbeat.start()
         log.info("workload=%s state=building attempt=%s worker=%s", workload_id, attempt, worker)
@@ -271,7 +271,7 @@ class RunTemplateRunner:
                 if state == "failed":
                     ImageBuilder(client, self.settings, logs.write, lambda: False).prune_intermediates()
                 client.close()
-            logs.flush()
+            logs.close()  # ends the flusher; `_finish` below still writes and flushes
         self._finish(workload_id, attempt, state, error, logs)
         return state
 
