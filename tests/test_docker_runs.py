@@ -2,255 +2,43 @@
 real Celery worker on Redis, Zenyard under gunicorn and the stock
 `zenml==0.66.0` client.
 
-One module-scoped world: dockerd (started when none answers), a registry on
-a loopback port, the cached base image (Debian + zenml 0.66.0), an image of
-the pipeline code pushed to the registry (the template build's image), a
-server and a worker sharing a SQLite database, a client with a stack of the
-local orchestrator and a local artifact store that the runner containers
-mount (the single-host setting).
+One module-scoped world (`tests/docker_world.TemplateWorld`, one worker),
+plus a registry that refuses every push and one that wants a login.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import signal
-import subprocess
-import sys
-import tarfile
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests import docker_env
-from tests.compat.conftest import ZenmlClient, ZenyardServer, _clean_environ, ensure_zenml_venv, free_port
+from tests.docker_world import REDIS, TRIGGER_SCENARIO, TemplateWorld
+from tests.support import LocalRegistry
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parent.parent
-REDIS = "redis://127.0.0.1:6379/3"
 RUN_TIMEOUT = 240
-
-PIPELINE_CODE = '''\
-import time
-
-from zenml import pipeline, step
-
-
-@step
-def producer() -> int:
-    print("producer-step says hello from the runner container")
-    return 41
-
-
-@step
-def consumer(value: int) -> int:
-    print(f"consumer-step got {value}")
-    return value + 1
-
-
-@pipeline(enable_cache=False)
-def e2e_pipeline():
-    consumer(producer())
-
-
-@step
-def sleeper(seconds: int) -> int:
-    print(f"sleeper-step is sleeping {seconds}s")
-    time.sleep(seconds)
-    return seconds
-
-
-@pipeline(enable_cache=False)
-def slow_pipeline():
-    sleeper(seconds=0)  # a template run gives the real duration
-'''
-
-SETUP_SCENARIO = '''
-from zenml.client import Client
-from zenml.enums import StackComponentType
-from zenml.models import BuildItem, PipelineBuildBase
-
-import zenyard_e2e_pipelines as code
-
-client = Client()
-client.create_stack_component(name="e2e-store", flavor="local", component_type=StackComponentType.ARTIFACT_STORE,
-                              configuration={"path": params["store"]})
-client.create_stack_component(name="e2e-local", flavor="local", component_type=StackComponentType.ORCHESTRATOR,
-                              configuration={})
-client.create_stack(name="e2e", components={StackComponentType.ORCHESTRATOR: "e2e-local",
-                                            StackComponentType.ARTIFACT_STORE: "e2e-store"})
-client.activate_stack("e2e")
-
-
-def template(pipeline, name, image):
-    build = PipelineBuildBase(images={"orchestrator": BuildItem(image=image, contains_code=True)}, is_local=False,
-                              contains_code=True, zenml_version="0.66.0", python_version="3.11")
-    run = pipeline.with_options(build=build)()
-    return str(client.create_run_template(name=name, deployment_id=run.deployment_id).id)
-
-
-result["e2e"] = template(code.e2e_pipeline, "e2e", params["image"])
-result["slow"] = template(code.slow_pipeline, "slow", params["image"])
-result["broken"] = template(code.e2e_pipeline, "broken", params["missing_image"])
-result["user"] = str(client.active_user.id)
-'''
-
-TRIGGER_SCENARIO = '''
-import time
-from uuid import UUID
-from zenml.client import Client
-
-from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
-
-config = PipelineRunConfiguration(steps=params["steps"]) if params.get("steps") else None
-run = Client().trigger_pipeline(template_id=UUID(params["template"]), run_configuration=config, synchronous=False)
-result["run"] = str(run.id)
-result["deployment"] = str(run.deployment_id)
-result["initial_status"] = str(run.status)
-if params.get("wait"):
-    deadline = time.monotonic() + params["wait"]
-    while time.monotonic() < deadline:
-        run = Client().get_pipeline_run(run.id)
-        if run.status.is_finished:
-            break
-        time.sleep(1)
-    result["status"] = str(run.status)
-    if params.get("load"):
-        result["output"] = run.steps["consumer"].output.load()
-'''
-
-
-class Worker:
-    """`celery -A worker.main worker` in its own session, stopped by its pid."""
-
-    def __init__(self, env: dict[str, str], log: Path, hostname: str):
-        self.env, self.log, self.hostname = env, log, hostname
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "Worker":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.main", "worker", "--concurrency", "1", "--loglevel",
-             "INFO", "--hostname", self.hostname, "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=self.env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL, main process and pool children alike (its process group)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
-def redis_keys() -> set[bytes]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS)
-    try:
-        return set(client.scan_iter())
-    finally:
-        client.close()
-
-
-def build_context(files: dict[str, str]) -> io.BytesIO:
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    context.seek(0)
-    return context
+REGISTRY_USER, REGISTRY_PASSWORD = "runner-pusher", "Pw-of-the-runner-registry-93"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docker-runs")
-    engine = docker_env.DockerEngine().ensure()
-    registry = docker_env.Registry(tmp / "registry").ensure()
-    refusing = docker_env.Registry(tmp / "refusing", read_only=True).ensure()
-    keys_before = redis_keys()
-    started: list = [engine, registry, refusing]
-    try:
-        docker = engine.client()
-        base = docker_env.base_image(docker)
-        session = uuid.uuid4().hex[:10]
-        image = f"{registry.address}/zenyard-e2e-pipeline:{session}"
-        stream = docker.build(
-            fileobj=build_context({
-                "Dockerfile": f"FROM {base}\nWORKDIR /app\nCOPY zenyard_e2e_pipelines.py /app/\n",
-                "zenyard_e2e_pipelines.py": PIPELINE_CODE,
-            }), custom_context=True, tag=image, rm=True, forcerm=True, decode=True, network_mode="host",
-        )
-        list(docker_env.build_lines(stream))
-        for chunk in docker.push(image, stream=True, decode=True):
-            assert "error" not in chunk, chunk
-
-        port = free_port()
-        queue = f"e2e-{session}"
-        data = tmp / "zenyard" / "data"
-        env = {
-            "ZENML_SERVER_URL": f"http://127.0.0.1:{port}",
-            "ZENYARD_TEMPLATES_ALLOW_LOCAL_COMPONENTS": "true",
-            "ZENYARD_RUNNER_REGISTRY": registry.address,
-            "ZENYARD_RUNNER_IMAGE_REPOSITORY": f"zenyard-e2e-runner-{session}",
-            "ZENYARD_DOCKER_HOST": engine.base_url,
-            "ZENYARD_BROKER_URL": REDIS,
-            "ZENYARD_TASK_QUEUE": queue,
-            "ZENYARD_PASSWORD_HASH_ROUNDS": "4",
-            "ZENYARD_WORKLOAD_HEARTBEAT_SECONDS": "1",
-            "ZENYARD_WORKLOAD_STALE_SECONDS": "10",
-        }
-        server = ZenyardServer(data, port=port, env=env).start()
-        started.append(server)
-        worker_env = {**_clean_environ(), **env, "ZENYARD_DATA_DIR": str(data), "ZENYARD_AUTO_MIGRATE": "false"}
-        worker = Worker(worker_env, tmp / "worker.log", f"e2e-{session}@%h").start()
-        started.append(worker)
-
-        client = ZenmlClient(ensure_zenml_venv(), tmp / "client", server)
-        client.connect()
-        (client.home / "zenyard_e2e_pipelines.py").write_text(PIPELINE_CODE)  # beside the scenarios: the source root
-        store = tmp / "artifact-store"
-        store.mkdir()
-        made = client.run(SETUP_SCENARIO, timeout=300, store=str(store), image=image,
-                          missing_image=f"{registry.address}/zenyard-e2e-missing:{session}")
-        from app import create_app
-
-        app = create_app({"DATA_DIR": str(data), "AUTO_MIGRATE": False, "PASSWORD_HASH_ROUNDS": 4,
-                          "BROKER_URL": REDIS, "TASK_QUEUE": queue, **{
-                              k: v for k, v in __import__("settings").load_settings(environ=env).items()
-                              if k.startswith(("RUNNER_", "TEMPLATES_", "DOCKER_", "WORKLOAD_", "SERVER_URL"))}})
+    with TemplateWorld(tmp) as made:
+        refusing = docker_env.Registry(tmp / "refusing", read_only=True).ensure()
+        made.started.append(refusing)
+        guarded = LocalRegistry(tmp / "guarded", users={REGISTRY_USER: REGISTRY_PASSWORD}).start()
+        made.started.append(guarded)
         yield {
-            "engine": engine, "docker": docker, "registry": registry, "refusing": refusing, "server": server,
-            "worker": worker, "client": client, "templates": made, "app": app, "tmp": tmp, "env": env,
-            "session": session, "image": image, "data": data, "queue": queue,
+            "engine": made.engine, "docker": made.docker, "registry": made.registry, "refusing": refusing,
+            "guarded": guarded, "server": made.server, "worker": made.workers[0], "client": made.client,
+            "templates": made.templates, "app": made.app, "tmp": tmp, "env": made.env, "session": made.session,
+            "image": made.image, "data": made.data, "queue": made.queue, "world": made,
         }
-    finally:
-        for thing in reversed(started):
-            thing.stop()
-        import redis
-
-        leftover = redis_keys() - keys_before
-        if leftover:
-            connection = redis.Redis.from_url(REDIS)
-            connection.delete(*leftover)
-            connection.close()
 
 
 def http(world):
@@ -290,6 +78,10 @@ def test_trigger_builds_pushes_runs_and_reuses_the_image(world):
     client = world["client"]
     first = client.run(TRIGGER_SCENARIO, timeout=RUN_TIMEOUT + 60, template=world["templates"]["e2e"],
                        wait=RUN_TIMEOUT, load=True)
+    # the runner reports the run completed, then its container exits: the
+    # worker records the exit after the container's last lines reached the log
+    state = wait_for(lambda: (w := workload(world, first["deployment"]))["state"] in ("completed", "failed") and w, 30,
+                     "the workload to end")
     text = deployment_log(world, first["deployment"])
     assert first["initial_status"] == "initializing"
     assert first["status"] == "completed", text[-3000:]
@@ -298,15 +90,13 @@ def test_trigger_builds_pushes_runs_and_reuses_the_image(world):
     assert "pushed" in text
     assert "producer-step says hello from the runner container" in text  # the runner's step output
     assert "consumer-step got 41" in text
-    # the runner reported the steps; the worker then records the container's exit
-    state = wait_for(lambda: (w := workload(world, first["deployment"]))["state"] in ("completed", "failed") and w, 30,
-                     "the workload to end")
     assert state["state"] == "completed" and state["attempt"] == 1
     assert state["image"].startswith(f"{world['registry'].address}/zenyard-e2e-runner-")
     assert containers_of(world, state["id"]) == []  # removed after success
 
     second = client.run(TRIGGER_SCENARIO, timeout=RUN_TIMEOUT + 60, template=world["templates"]["e2e"],
                         wait=RUN_TIMEOUT)
+    wait_for(lambda: workload(world, second["deployment"])["state"] in ("completed", "failed"), 30, "the workload to end")
     again = deployment_log(world, second["deployment"])
     assert second["status"] == "completed", again[-3000:]
     assert "in the registry; no build" in again and not re.search(r"^Step 1/\d+ : FROM ", again, re.M)
@@ -354,6 +144,36 @@ def test_a_push_the_registry_refuses_is_a_failure(world):
     assert http(world).get(f"{world['server'].url}/api/v1/runs/{run['id']}").json()["body"]["status"] == "failed"
 
 
+def test_the_registry_login_comes_from_a_secret_and_stays_out_of_the_log(world):
+    from store import workloads
+    from worker.docker_manager import RunTemplateRunner
+
+    app, guarded = world["app"], world["guarded"]
+    session = http(world)
+    workspace = session.get(f"{world['server'].url}/api/v1/workspaces/default").json()
+    me = session.get(f"{world['server'].url}/api/v1/current-user").json()
+    created = session.post(f"{world['server'].url}/api/v1/workspaces/{workspace['id']}/secrets", json={
+        "user": me["id"], "workspace": workspace["id"], "name": "runner-registry-login", "scope": "workspace",
+        "values": {"username": REGISTRY_USER, "password": REGISTRY_PASSWORD}})
+    assert created.status_code == 200, created.text
+    settings = {**app.extensions["zenyard"]["settings"], "RUNNER_REGISTRY": guarded.address,
+                "RUNNER_REGISTRY_SECRET": "runner-registry-login", "DOCKER_HOST": world["engine"].base_url}
+    run, workload_id = _queued_workload(world, world["templates"]["e2e"])
+    db = app.extensions["zenyard"]["db"]
+    with app.app_context():
+        state = RunTemplateRunner(db, settings, keyring=app.extensions["zenyard"]["keyring"]).run(
+            str(workload_id), "login-test")
+    text, _, _ = workloads.read_log(db, workload_id)
+    assert state == "completed", text[-3000:]
+    assert f"Zenyard: the registry {guarded.address} is logged in to with the secret 'runner-registry-login'." in text
+    assert REGISTRY_PASSWORD not in text
+    repository = world["env"]["ZENYARD_RUNNER_IMAGE_REPOSITORY"]
+    tags = requests.get(f"http://{guarded.address}/v2/{repository}/tags/list",
+                        auth=(REGISTRY_USER, REGISTRY_PASSWORD), timeout=5)
+    assert tags.status_code == 200 and tags.json()["tags"] == [workloads.get_workload(db, workload_id)["image"].rsplit(":", 1)[1]]
+    assert requests.get(f"http://{guarded.address}/v2/{repository}/tags/list", timeout=5).status_code == 401
+
+
 def test_cancelling_a_running_template_run_stops_its_container(world):
     slow = world["client"].run(TRIGGER_SCENARIO, timeout=120, template=world["templates"]["slow"],
                                steps={"sleeper": {"parameters": {"seconds": 600}}})
@@ -382,12 +202,10 @@ def test_a_worker_killed_mid_build_is_redelivered_and_runs_once(world):
     from tasks import template_runs as tasks
 
     queue = f"{world['queue']}-kill"
-    env = {**_clean_environ(), **world["env"], "ZENYARD_DATA_DIR": str(world["data"]), "ZENYARD_AUTO_MIGRATE": "false",
-           "ZENYARD_TASK_QUEUE": queue,
-           "ZENYARD_RUNNER_DOCKERFILE_EXTRA": f"RUN echo slow-step-{world['session']} && sleep 6 && echo slow-step-done"}
-    hostname = f"kill-{world['session']}@%h"
-    log = world["tmp"] / "kill-worker.log"
-    worker = Worker(env, log, hostname).start()
+    worker = world["world"].add_worker(
+        "kill", ZENYARD_TASK_QUEUE=queue,
+        ZENYARD_RUNNER_DOCKERFILE_EXTRA=f"RUN echo slow-step-{world['session']} && sleep 12 && echo slow-step-done",
+    )
     try:
         run, workload_id = _queued_workload(world, world["templates"]["e2e"])
         from app import create_app
@@ -397,8 +215,9 @@ def test_a_worker_killed_mid_build_is_redelivered_and_runs_once(world):
         with sender.app_context():
             tasks.enqueue(workload_id)
         db = world["app"].extensions["zenyard"]["db"]
-        wait_for(lambda: f"slow-step-{world['session']}" in workloads.read_log(db, workload_id)[0], 120,
-                 "the slow build step")
+        # the step's own output (the Dockerfile, also in the log, says `echo slow-step-...`)
+        started = re.compile(rf"^slow-step-{world['session']}$", re.M)
+        wait_for(lambda: started.search(workloads.read_log(db, workload_id)[0]), 120, "the slow build step")
         assert workloads.get_workload(db, workload_id)["state"] == "building"
         worker.kill()
         worker.start()  # the same name: what it held is orphaned
