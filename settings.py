@@ -64,6 +64,16 @@ DEFAULTS: dict[str, Any] = {
     "DEPLOYMENT_TYPE": "other",
     "DEBUG": False,
     "AUTO_ACTIVATE": True,
+    # OAuth2 device flow (`zenml connect --url ...`), ZenML's settings: how
+    # long a request waits for a user (s), the client's polling interval (s),
+    # wrong codes before a device locks, and how long a device (and its
+    # token) lasts once connected, trusted or not (minutes; None: forever,
+    # ZenML's default). Zenyard's tokens expire by default, so its devices do.
+    "DEVICE_AUTH_TIMEOUT": 300,
+    "DEVICE_AUTH_POLLING_INTERVAL": 5,
+    "MAX_FAILED_DEVICE_AUTH_ATTEMPTS": 3,
+    "DEVICE_EXPIRATION_MINUTES": 60 * 24,
+    "TRUSTED_DEVICE_EXPIRATION_MINUTES": 60 * 24 * 30,
     "RATE_LIMIT_ENABLED": False,
     "LOGIN_RATE_LIMIT_MINUTE": 5,
     "LOGIN_RATE_LIMIT_DAY": 1000,
@@ -146,6 +156,11 @@ ENVIRONMENT: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = [
     ("DEPLOYMENT_TYPE", ("ZENML_SERVER_DEPLOYMENT_TYPE",), str),
     ("DEBUG", ("ZENML_DEBUG",), _bool),
     ("AUTO_ACTIVATE", ("ZENML_SERVER_AUTO_ACTIVATE",), _bool),
+    ("DEVICE_AUTH_TIMEOUT", ("ZENML_SERVER_DEVICE_AUTH_TIMEOUT",), int),
+    ("DEVICE_AUTH_POLLING_INTERVAL", ("ZENML_SERVER_DEVICE_AUTH_POLLING_INTERVAL",), int),
+    ("MAX_FAILED_DEVICE_AUTH_ATTEMPTS", ("ZENML_SERVER_MAX_FAILED_DEVICE_AUTH_ATTEMPTS",), int),
+    ("DEVICE_EXPIRATION_MINUTES", ("ZENML_SERVER_DEVICE_EXPIRATION_MINUTES",), _optional_int),
+    ("TRUSTED_DEVICE_EXPIRATION_MINUTES", ("ZENML_SERVER_TRUSTED_DEVICE_EXPIRATION_MINUTES",), _optional_int),
     ("RATE_LIMIT_ENABLED", ("ZENML_SERVER_RATE_LIMIT_ENABLED",), _bool),
     ("LOGIN_RATE_LIMIT_MINUTE", ("ZENML_SERVER_LOGIN_RATE_LIMIT_MINUTE",), int),
     ("LOGIN_RATE_LIMIT_DAY", ("ZENML_SERVER_LOGIN_RATE_LIMIT_DAY",), int),
@@ -223,6 +238,9 @@ def _check(settings: dict[str, Any]) -> None:
             "template runs need ZENYARD_WORKLOAD_SOFT_TIME_LIMIT < ZENYARD_WORKLOAD_TIME_LIMIT < "
             "ZENYARD_BROKER_VISIBILITY_TIMEOUT (a task outliving the visibility timeout is delivered twice)"
         )
+    for key in ("DEVICE_AUTH_TIMEOUT", "DEVICE_AUTH_POLLING_INTERVAL", "MAX_FAILED_DEVICE_AUTH_ATTEMPTS"):
+        if settings[key] < 1:
+            raise SettingsError(f"{key} must be at least 1")
     data_dir = Path(settings["DATA_DIR"]).expanduser()
     settings["DATA_DIR"] = str(data_dir)
     if not settings["DATABASE_URL"]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask_smorest import Api
 
 from blueprints import (
-    artifacts, auth, connectors, lineage, models, pipelines, run_metadata, runs, secrets, server, stacks, tags,
-    template_runs, users, workspaces,
+    artifacts, auth, connectors, devices, lineage, models, pipelines, run_metadata, runs, secrets, server,
+    service_accounts, stacks, tags, template_runs, users, workspaces,
 )
 
 BLUEPRINTS = (
     server.blp,
     auth.blp,
     users.blp,
+    service_accounts.blp,
+    devices.blp,
     workspaces.blp,
     *stacks.BLUEPRINTS,
     *secrets.BLUEPRINTS,

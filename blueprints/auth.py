@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, g, request
 from flask_jwt_extended import (
     create_access_token,
     get_current_user,
+    get_jwt,
     get_jwt_request_location,
     verify_jwt_in_request,
 )
@@ -23,12 +24,16 @@ from blueprints.context import actor, db, server_id, settings
 from blueprints.contract import endpoint, json_reply
 from blueprints.errors import error_body
 from extensions import jwt, limiter
+from store import devices as device_store
+from store import service_accounts as sa_store
 from store import users as user_store
-from store.errors import IllegalOperation, InvalidInput, NotAuthorized, Unsupported
+from store.base import utcnow
+from store.errors import BadRequest, IllegalOperation, InvalidInput, NotAuthorized, OAuthFailure
 
 blp = Blueprint("auth", __name__, description="Login, logout and API tokens.")
 
 PASSWORD_GRANT = "password"
+API_KEY_GRANT = "zenml-api-key"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_TOKEN_MINUTES = 10 * 365 * 24 * 60
@@ -38,8 +43,13 @@ def cookie_name() -> str:
     return f"zenml-server-{server_id()}"
 
 
-def issue_token(user_id: Any, minutes: int | None = None, **claims: Any) -> tuple[str, int | None]:
-    """A signed token for `user_id`; returns it with its lifetime in seconds."""
+def issue_token(user_id: Any, minutes: float | None = None, **claims: Any) -> tuple[str, int | None]:
+    """A signed token for `user_id`; returns it with its lifetime in seconds.
+
+    `minutes`: None for the configured lifetime, 0 for a token that never
+    expires. Claims name what else the token depends on (`device_id`,
+    `api_key_id`) or is scoped to (`pipeline_id`, `schedule_id`).
+    """
     if minutes is None:
         minutes = settings()["JWT_TOKEN_EXPIRE_MINUTES"]
     expires = timedelta(minutes=minutes) if minutes else False
@@ -59,17 +69,49 @@ def _login_limit() -> str:
 @endpoint(blp, "POST", "/api/v1/login", public=True)
 @limiter.limit(_login_limit, exempt_when=lambda: not settings()["RATE_LIMIT_ENABLED"])
 def token(body: dict) -> Any:
-    """Log in with a username and password (OAuth2 password form)."""
-    grant = body.get("grant_type") or PASSWORD_GRANT
+    """Log in (OAuth2 form): a password, an API key, or a device code."""
+    grant = body.get("grant_type") or _implied_grant(body)
+    if grant == PASSWORD_GRANT:
+        if not body.get("username"):
+            raise BadRequest("Invalid request: username is required.")
+        who = user_store.authenticate_password(db(), body["username"], body.get("password") or "")
+        return _token_reply(*issue_token(who.id))
+    if grant == API_KEY_GRANT:
+        if not body.get("password"):
+            raise BadRequest("API key is required.")
+        who, key_id = sa_store.authenticate_api_key(db(), body["password"])
+        return _token_reply(*issue_token(who.id, api_key_id=key_id))
     if grant == DEVICE_GRANT:
-        raise Unsupported("The OAuth2 device flow is not available on this server.")
-    if body.get("username") is None:
-        raise NotAuthorized(
-            "Authentication error: API key login is not available on this "
-            "server; log in with a username and password."
-        )
-    who = user_store.authenticate_password(db(), body["username"], body.get("password") or "")
-    access_token, expires_in = issue_token(who.id)
+        return _device_token(body)
+    raise BadRequest(f"Unsupported grant type: {grant}")
+
+
+def _implied_grant(body: dict) -> str:
+    """ZenML's rule for a form without grant_type."""
+    if body.get("username") is not None:
+        return PASSWORD_GRANT
+    if body.get("password"):
+        return API_KEY_GRANT
+    if body.get("device_code"):
+        return DEVICE_GRANT
+    raise NotAuthorized("Authentication error: no credentials provided")
+
+
+def _device_token(body: dict) -> Any:
+    """The token of a device a user verified; OAuth2 errors while it is not."""
+    client_id = _uuid_or_none(body.get("client_id"))
+    if not body.get("device_code") or not body.get("client_id"):
+        raise OAuthFailure("invalid_request", "Invalid request: device code and client ID are required.")
+    if client_id is None:
+        raise OAuthFailure("invalid_request", "Invalid request: invalid client ID.")
+    policy = device_store.DevicePolicy.from_settings(settings())
+    user_id, device_id, expires = device_store.authenticate_device(db(), client_id, body["device_code"], policy)
+    # the token lasts as long as the device (ZenML); no cookie for a device
+    minutes = 0 if expires is None else max((expires - utcnow()).total_seconds() / 60, 1 / 60)
+    return _token_reply(*issue_token(user_id, minutes=minutes, device_id=device_id), cookie=False)
+
+
+def _token_reply(access_token: str, expires_in: int | None, cookie: bool = True) -> Any:
     response = json_reply(
         {
             "access_token": access_token,
@@ -79,17 +121,40 @@ def token(body: dict) -> Any:
             "scope": None,
         }
     )
-    secure = settings()["COOKIE_SECURE"]
-    response.set_cookie(
-        cookie_name(),
-        access_token,
-        max_age=expires_in,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure if secure is None else secure,
-        path="/",
-    )
+    if cookie:
+        secure = settings()["COOKIE_SECURE"]
+        response.set_cookie(
+            cookie_name(),
+            access_token,
+            max_age=expires_in,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure if secure is None else secure,
+            path="/",
+        )
     return response
+
+
+@endpoint(blp, "POST", "/api/v1/device_authorization", public=True)
+def device_authorization(body: dict) -> Any:
+    """Start the OAuth2 device flow for a client id (RFC 8628)."""
+    conf = settings()
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    ip_address = forwarded.split(",")[0].strip() or request.remote_addr
+    client = device_store.DeviceClient.from_user_agent(request.headers.get("User-Agent"), ip_address)
+    policy = device_store.DevicePolicy.from_settings(conf)
+    started = device_store.start_authorization(db(), body["client_id"], client, policy)
+    base = (conf["DASHBOARD_URL"] or conf["SERVER_URL"] or "").rstrip("/")
+    verification_uri = f"{base}/devices/verify"
+    query = urlencode({"device_id": str(started["id"]), "user_code": started["user_code"]})
+    return {
+        "device_code": started["device_code"],
+        "user_code": started["user_code"],
+        "verification_uri": verification_uri,
+        "verification_uri_complete": f"{verification_uri}?{query}",
+        "expires_in": policy.auth_timeout,
+        "interval": policy.polling_interval,
+    }
 
 
 @endpoint(blp, "GET", "/api/v1/logout", public=True)
@@ -113,6 +178,9 @@ def api_token(query: dict) -> Any:
         minutes=minutes,
         pipeline_id=query.get("pipeline_id"),
         schedule_id=query.get("schedule_id"),
+        # a token made from a device's or an API key's token is revoked with them
+        device_id=g.token_claims.get("device_id"),
+        api_key_id=g.token_claims.get("api_key_id"),
     )
     return token_value
 
@@ -126,9 +194,15 @@ def configure_jwt(app: Flask) -> None:
 
     @jwt.user_lookup_loader
     def _load_user(_header: dict, payload: dict):
-        return user_store.load_active_user(
-            current_app.extensions["zenyard"]["db"], _uuid_or_none(payload.get("sub"))
-        )
+        database = current_app.extensions["zenyard"]["db"]
+        user = user_store.load_active_user(database, _uuid_or_none(payload.get("sub")))
+        if user is not None:
+            # tokens of an API key or a device live only as long as those do
+            if payload.get("api_key_id"):
+                sa_store.check_api_key_token(database, payload["api_key_id"])
+            if payload.get("device_id"):
+                device_store.check_device_token(database, payload["device_id"], user.id)
+        return user
 
     @jwt.user_lookup_error_loader
     def _user_gone(_header: dict, _payload: dict):
@@ -178,8 +252,10 @@ def authenticate_request() -> Any:
         return None  # answered by Flask itself; flask-jwt-extended exempts it too
     if settings()["AUTH_SCHEME"] == "NO_AUTH":
         g.actor = current_app.extensions["zenyard"]["no_auth_actor"]()
+        g.token_claims = {}
         return None
     verify_jwt_in_request()
+    g.token_claims = get_jwt()
     user = get_current_user()
     if get_jwt_request_location() == "cookies" and request.method not in SAFE_METHODS:
         # A cookie rides along on cross-site requests; refuse those.

@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from blueprints.contract import json_reply
-from store.errors import ZenyardError
+from store.errors import OAuthFailure, ZenyardError
 
 log = logging.getLogger("zenyard.errors")
 
@@ -39,6 +39,11 @@ def handle_zenyard_error(error: ZenyardError):
     return json_reply(error_body(error.wire_name, error.message), error.status)
 
 
+def handle_oauth_failure(error: OAuthFailure):
+    body = {"error": error.error, "error_description": error.message, "error_uri": None}
+    return json_reply(body, error.status)
+
+
 def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
@@ -60,6 +65,7 @@ def handle_unexpected(error: Exception):
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(OAuthFailure, handle_oauth_failure)
     app.register_error_handler(ZenyardError, handle_zenyard_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

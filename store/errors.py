@@ -99,3 +99,16 @@ class DoesNotExist(NotFound):
     missing, such as a visualization index."""
 
     wire_name = "DoesNotExistException"
+
+
+class OAuthFailure(ZenyardError):
+    """An OAuth2 token-endpoint error (`authorization_pending`, `access_denied`,
+    ...): ZenML answers these with the OAuth2 body `{"error",
+    "error_description", "error_uri"}`, which the polling client reads."""
+
+    status = 400
+    wire_name = "OAuthError"
+
+    def __init__(self, error: str, message: str):
+        super().__init__(message)
+        self.error = error

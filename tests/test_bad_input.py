@@ -131,8 +131,22 @@ def test_login_form_errors(app):
     http = app.test_client()
     assert_zenml_error(http.post("/api/v1/login", data={}), status=401)
     assert_zenml_error(http.post("/api/v1/login", data={"username": "default", "password": "x"}), status=401)
-    device = http.post("/api/v1/login", data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x", "client_id": str(uuid.uuid4())})
-    assert device.status_code == 400 and device.json["detail"][0] == "NotImplementedError"
+    assert_zenml_error(http.post("/api/v1/login", data={"password": "not-an-api-key"}), status=401)
+    assert_zenml_error(http.post("/api/v1/login", data={"grant_type": "zenml-api-key"}), status=400)
+    assert_zenml_error(http.post("/api/v1/login", data={"grant_type": "password"}), status=400)
+    assert_zenml_error(http.post("/api/v1/login", data={"grant_type": "no-such-grant"}), status=400)
+    # the device grant answers OAuth2 error bodies, which the polling client reads
+    device = "urn:ietf:params:oauth:grant-type:device_code"
+    for form, error in (
+        ({"device_code": "x", "client_id": str(uuid.uuid4())}, "invalid_client"),
+        ({"device_code": "x", "client_id": "not-a-uuid"}, "invalid_request"),
+        ({"client_id": str(uuid.uuid4())}, "invalid_request"),
+    ):
+        response = http.post("/api/v1/login", data={"grant_type": device, **form})
+        assert response.status_code == 400 and response.json["error"] == error, response.json
+        assert set(response.json) == {"error", "error_description", "error_uri"}
+    for form in ({}, {"client_id": "not-a-uuid"}):
+        assert_zenml_error(http.post("/api/v1/device_authorization", data=form), status=422)
 
 
 def test_unknown_api_path_is_a_json_404(client):
