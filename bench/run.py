@@ -2,14 +2,17 @@
 
     python -m bench.run [--database sqlite|postgresql] [--duration 10] [--clients 4]
                         [--scenario NAME ...] [--runs 10000] [--record-duration 30]
-                        [--only foundation|runs]
+                        [--only foundation|runs|templates]
 
 Two parts on one server. `foundation`: the scenarios of bench/scenarios.py
 (current user, hydrated user list, the /health ceiling), each from
 `--clients` processes for `--duration` seconds. `runs` (bench/runs.py): the
 database is seeded with `--runs` pipeline runs before the server starts;
 then the hydrated reads alone, then `--clients` processes of the stock
-zenml==0.66.0 client record runs while a probe lists pages.
+zenml==0.66.0 client record runs while a probe lists pages. `templates`
+(bench/template_runs.py): template runs on the real Docker engine, with the
+Docker suite's world: trigger-to-container-start with a cached image, and
+how many runs `--template-workers` Celery workers complete per minute.
 
 Progress goes to stderr; stdout gets exactly one JSON document. All traffic
 is to 127.0.0.1; the server, its temporary data directory and (on
@@ -37,7 +40,7 @@ from bench.scenarios import SCENARIOS, Target
 from bench.seed import Seeded, seed_runs
 from bench.server import BenchServer, log
 
-PARTS = ("foundation", "runs")
+PARTS = ("foundation", "runs", "templates")
 
 
 def machine() -> dict[str, Any]:
@@ -90,17 +93,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="sqlite (default: a file in the server's data dir) or postgresql (a throwaway database)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help=f"where to create the throwaway database (default {DEFAULT_POSTGRES_URL})")
-    parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (default: both)")
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (default: all)")
     parser.add_argument("--runs", type=int, default=10_000, help="pipeline runs seeded (default 10000)")
     parser.add_argument("--record-duration", type=float, default=30.0,
                         help="seconds the clients record runs (default 30)")
     parser.add_argument("--samples", type=int, default=50,
                         help="requests per figure measured alone (default 50)")
+    parser.add_argument("--template-samples", type=int, default=10,
+                        help="template runs measured one after the other (default 10)")
+    parser.add_argument("--template-burst", type=int, default=12,
+                        help="template runs triggered at once for the throughput (default 12)")
+    parser.add_argument("--template-workers", type=int, default=2,
+                        help="Celery workers running template runs (default 2)")
     parser.add_argument("--output", metavar="PATH",
                         help="also write the JSON document to PATH (make echoes its commands to stdout)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.clients < 1 or args.max_requests < 1 or args.warmup < 0:
         parser.error("--duration, --clients and --max-requests must be positive, --warmup not negative")
+    if args.template_samples < 1 or args.template_burst < 1 or args.template_workers < 1:
+        parser.error("--template-samples, --template-burst and --template-workers must be positive")
     if args.runs < 50 or args.record_duration <= 0 or args.samples < 1:
         parser.error("--runs must be 50 or more (a page), --record-duration and --samples positive")
     return args
@@ -167,19 +178,26 @@ def main(argv: list[str] | None = None) -> int:
         seeded.append(seed_runs(database_url, args.runs))
         log(f"seeded in {seeded[0].seconds}s: {seeded[0].rows}")
 
-    with throwaway_database(args.database, args.postgres_url) as database_url:
-        server = BenchServer(
-            workers=args.workers, threads=args.threads, database_url=database_url,
-            prepare=seed if "runs" in parts else None,
-        )
-        with server:
-            target: Target = {"url": server.url, "token": login(server.url)}
-            report["server"] = server.description
-            report["database"] = server.backend
-            if "foundation" in parts:
-                report["foundation"] = run_foundation(args, target)
-            if "runs" in parts:
-                report["runs"] = run_runs(args, target, seeded[0], server.process.pid)
+    if "foundation" in parts or "runs" in parts:
+        with throwaway_database(args.database, args.postgres_url) as database_url:
+            server = BenchServer(
+                workers=args.workers, threads=args.threads, database_url=database_url,
+                prepare=seed if "runs" in parts else None,
+            )
+            with server:
+                target: Target = {"url": server.url, "token": login(server.url)}
+                report["server"] = server.description
+                report["database"] = server.backend
+                if "foundation" in parts:
+                    report["foundation"] = run_foundation(args, target)
+                if "runs" in parts:
+                    report["runs"] = run_runs(args, target, seeded[0], server.process.pid)
+    if "templates" in parts:
+        from bench.template_runs import measure_template_runs
+
+        report["templates"] = measure_template_runs(args.template_samples, args.template_burst, args.template_workers)
+        log(f"templates: {json.dumps(report['templates']['trigger_to_container_start'])}")
+        log(f"templates: {json.dumps(report['templates']['throughput'])}")
 
     report["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
     report["bench_seconds"] = round(time.monotonic() - started, 1)
