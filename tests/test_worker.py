@@ -146,3 +146,54 @@ def test_a_worker_with_beat_reaps_a_dead_workers_template_run(tmp_path):
         db.dispose()
     text = log.read_text()
     assert "Scheduler: Sending due task zenyard-reap-workloads" in text
+
+
+@pytest.mark.worker
+def test_flower_shows_the_workers_and_their_tasks(tmp_path):
+    """Flower on the same broker (Redis): the worker and the task it ran, with
+    its task id (a template run's is its workload id), through Flower's API."""
+    import requests
+
+    from tests.support import free_port
+
+    data = tmp_path / "data"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    broker = "redis://127.0.0.1:6379/4"
+    app = create_app({"DATA_DIR": str(data), "TASK_QUEUE": queue, "BROKER_URL": broker})
+    env = dict(os.environ, ZENYARD_DATA_DIR=str(data), ZENYARD_TASK_QUEUE=queue, ZENYARD_AUTO_MIGRATE="false",
+               ZENYARD_BROKER_URL=broker, FLOWER_UNAUTHENTICATED_API="true")
+    keys_before = redis_keys(broker)
+    port = free_port()
+    flower = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker.main", "flower", f"--port={port}", "--address=127.0.0.1"],
+        cwd=ROOT, env=env, stdout=(tmp_path / "flower.log").open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        task_id = str(uuid.uuid4())
+        deadline = time.monotonic() + 60
+        tasks: dict = {}
+        sent = False
+        while time.monotonic() < deadline:
+            assert flower.poll() is None, (tmp_path / "flower.log").read_text()[-3000:]
+            try:
+                workers = requests.get(f"http://127.0.0.1:{port}/api/workers?refresh=1", timeout=10).json()
+            except (requests.ConnectionError, ValueError):
+                time.sleep(0.5)
+                continue
+            if not sent and workers:  # Flower listens to the events: now the task
+                app.extensions["celery"].send_task("zenyard.heartbeat", queue=queue, task_id=task_id)
+                sent = True
+            tasks = requests.get(f"http://127.0.0.1:{port}/api/tasks", timeout=10).json()
+            if tasks.get(task_id, {}).get("state") == "SUCCESS":
+                break
+            time.sleep(0.5)
+        assert tasks.get(task_id, {}).get("state") == "SUCCESS", (tasks, (tmp_path / "flower.log").read_text()[-2000:])
+        assert tasks[task_id]["name"] == "zenyard.heartbeat" and tasks[task_id]["worker"].startswith("test-")
+        assert any(name.startswith("test-") for name in workers)
+    finally:
+        stop(worker)
+        stop(flower)
+        app.extensions["zenyard"]["db"].dispose()
+        forget_keys(broker, redis_keys(broker) - keys_before)

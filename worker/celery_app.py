@@ -47,6 +47,10 @@ def init_celery(app: Flask) -> Celery:
             },
         }
         celery.conf.beat_schedule_filename = str(Path(settings["DATA_DIR"]) / "celerybeat-schedule")
+    if not settings["BROKER_URL"].startswith("sqla+"):
+        # task events, for Flower: sent, started, succeeded or failed, with the
+        # workload id as the task id (the embedded broker has no fanout for them)
+        celery.conf.update(worker_send_task_events=True, task_send_sent_event=True)
     if settings["BROKER_URL"].startswith(("redis", "rediss")):
         # a task unacknowledged this long is given to another worker; the
         # workload time limits are checked to stay below it at start-up
