@@ -209,8 +209,18 @@ class _Tagged(_Batched):
 
     tag_type: str
 
-    def related(self, session: Session, rows: list, hydrate: bool) -> dict:
-        return {"tags": tags_for(session, self.tag_type, [r.id for r in rows])}
+    def present_many(self, session: Session, rows: list, hydrate: bool, tags: dict | None = None) -> list[dict]:
+        """`tags`: the rows' tags when the caller loaded them already
+        (a run loads its own and its pipeline's in one query)."""
+        if not rows:
+            return []
+        related = self.related(session, rows, hydrate, tags)
+        return [self.compose(row, hydrate, related) for row in rows]
+
+    def related(self, session: Session, rows: list, hydrate: bool, tags: dict | None = None) -> dict:
+        if tags is None:
+            tags = tags_for(session, self.tag_type, [r.id for r in rows])
+        return {"tags": tags}
 
     def compose(self, row: Any, hydrate: bool, related: dict) -> dict:
         answer = Resource.present(self, row, hydrate)
@@ -243,10 +253,10 @@ class PipelineResource(_Tagged):
         sorts["latest_run"] = func.coalesce(newest, Pipeline.created)
         return sorts
 
-    def related(self, session: Session, rows: list, hydrate: bool) -> dict:
+    def related(self, session: Session, rows: list, hydrate: bool, tags: dict | None = None) -> dict:
         from store.runs import PipelineRun
 
-        related = super().related(session, rows, hydrate)
+        related = super().related(session, rows, hydrate, tags)
         related["latest"] = _latest_runs(session, Pipeline, PipelineRun.pipeline_id, [r.id for r in rows])
         return related
 
@@ -699,8 +709,8 @@ class RunTemplateResource(_Tagged):
             fields[name] = _via_source_deployment(getattr(PipelineDeployment, name))
         return fields
 
-    def related(self, session: Session, rows: list, hydrate: bool) -> dict:
-        related = super().related(session, rows, hydrate)
+    def related(self, session: Session, rows: list, hydrate: bool, tags: dict | None = None) -> dict:
+        related = super().related(session, rows, hydrate, tags)
         # a list shows no configurations: leave the large columns in the database
         options = () if hydrate else tuple(defer(getattr(PipelineDeployment, c)) for c in _BIG_DEPLOYMENT_COLUMNS)
         deployments = _load(session, PipelineDeployment, (r.source_deployment_id for r in rows), *options)

@@ -200,6 +200,7 @@ class RunResource(Resource):
             BUILDS, PIPELINES, SCHEDULES, Pipeline, PipelineBuild, PipelineDeployment, Schedule, code_references,
         )
         from store.stacks import STACKS, Stack
+        from store.tags import tags_of
 
         if not rows:
             return []
@@ -218,8 +219,13 @@ class RunResource(Resource):
             return _many(present_many, session, list(found))
 
         # a run may name its pipeline itself, not only through its deployment
-        pipelines = related(Pipeline, PIPELINES.present_many, "pipeline_id",
-                            also=(r.pipeline_id for r in rows if r.pipeline_id))
+        pipeline_ids = {d.pipeline_id for d in deployments.values() if d.pipeline_id}
+        pipeline_ids |= {r.pipeline_id for r in rows if r.pipeline_id}
+        ids = [r.id for r in rows]
+        # the runs' tags (hydrated) and their pipelines' tags in one query
+        tags = tags_of(session, {"pipeline": list(pipeline_ids), "pipeline_run": ids if hydrate else []})
+        pipelines = related(Pipeline, lambda s, found, h: PIPELINES.present_many(s, found, h, tags=tags["pipeline"]),
+                            "pipeline_id", also=pipeline_ids)
         stacks = related(Stack, STACKS.present_many, "stack_id")
         references = code_references(session, deployments.values())
         builds = related(PipelineBuild, BUILDS.present_many, "build_id")
@@ -227,12 +233,9 @@ class RunResource(Resource):
 
         steps_by_run: dict = defaultdict(dict)
         run_metadata: dict = {}
-        tags: dict = {}
         model_versions: dict = {}
-        ids = [r.id for r in rows]
         if hydrate:
             from store.artifacts import run_metadata_for
-            from store.tags import tags_for
 
             steps = session.scalars(
                 select(StepRun).where(StepRun.pipeline_run_id.in_(ids)).order_by(StepRun.created)
@@ -240,7 +243,6 @@ class RunResource(Resource):
             for step, presented in zip(steps, STEPS.present_many(session, list(steps), False)):
                 steps_by_run[step.pipeline_run_id][step.name] = presented
             run_metadata = run_metadata_for(session, "pipeline_run", ids)
-            tags = tags_for(session, "pipeline_run", ids)
             model_versions = _model_versions(session, {r.model_version_id for r in rows if r.model_version_id})
 
         answers = []
@@ -273,7 +275,7 @@ class RunResource(Resource):
                 )
                 answer["resources"] = {
                     "model_version": model_versions.get(run.model_version_id),
-                    "tags": tags.get(run.id, []),
+                    "tags": tags["pipeline_run"].get(run.id, []),
                 }
             answers.append(answer)
         return answers
