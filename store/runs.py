@@ -123,7 +123,7 @@ from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlalchemy import select, update  # noqa: E402
-from sqlalchemy.orm import Session, defer  # noqa: E402
+from sqlalchemy.orm import Session, defer, lazyload  # noqa: E402
 
 from store.base import utcnow  # noqa: E402
 from store.errors import BadRequest, EntityExists, NotFound  # noqa: E402
@@ -213,9 +213,10 @@ class RunResource(Resource):
                                   defer(PipelineDeployment.client_environment))
         deployments = {d.id: d for d in session.scalars(query).all()} if deployment_ids else {}
 
-        def related(table, present_many, attribute, also=()):
+        def related(table, present_many, attribute, also=(), options=()):
             ids = {getattr(d, attribute) for d in deployments.values() if getattr(d, attribute)} | set(also)
-            found = session.scalars(select(table).where(table.id.in_(ids))).unique().all() if ids else []
+            query = select(table).where(table.id.in_(ids)).options(*options)
+            found = session.scalars(query).unique().all() if ids else []
             return _many(present_many, session, list(found))
 
         # a run may name its pipeline itself, not only through its deployment
@@ -226,7 +227,8 @@ class RunResource(Resource):
         tags = tags_of(session, {"pipeline": list(pipeline_ids), "pipeline_run": ids if hydrate else []})
         pipelines = related(Pipeline, lambda s, found, h: PIPELINES.present_many(s, found, h, tags=tags["pipeline"]),
                             "pipeline_id", also=pipeline_ids)
-        stacks = related(Stack, STACKS.present_many, "stack_id")
+        # a run shows its stack unhydrated: without the stack's components
+        stacks = related(Stack, STACKS.present_many, "stack_id", options=(lazyload(Stack.components),))
         references = code_references(session, deployments.values())
         builds = related(PipelineBuild, BUILDS.present_many, "build_id")
         schedules = related(Schedule, SCHEDULES.present_many, "schedule_id")
