@@ -12,6 +12,7 @@ versions); files in artifact stores are never touched by the server.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
@@ -19,7 +20,9 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, and_, case, func, or_, select, true, update
+from sqlalchemy import (
+    ForeignKey, Index, String, Text, UniqueConstraint, and_, bindparam, case, func, or_, select, true, update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
@@ -128,10 +131,14 @@ def version_label(version: str | None, number: int | None) -> str:
     return version or str(number)
 
 
-def latest_versions(session: Session, artifact_ids: list) -> dict:
-    """{artifact_id: (version id, version)}: the newest version of each, in one query."""
-    if not artifact_ids:
-        return {}
+# The statements of the presentation helpers below are built once: building
+# a select (and its cache key) costs several times what SQLite takes to run
+# it, and every artifact version shown in a run, step or write answer runs
+# all of them. `ids` binds as an expanding IN.
+
+
+@functools.cache
+def _latest_versions_query():
     # one index seek per artifact (artifact_id, created): ranking all versions
     # with a window function cost tens of ms at 10,000 versions
     newest = (
@@ -142,31 +149,42 @@ def latest_versions(session: Session, artifact_ids: list) -> dict:
         .correlate(Artifact)
         .scalar_subquery()
     )
-    rows = session.execute(
+    return (
         select(Artifact.id, ArtifactVersion.id, ArtifactVersion.version, ArtifactVersion.version_number)
         .join(ArtifactVersion, ArtifactVersion.id == newest)
-        .where(Artifact.id.in_(artifact_ids))
+        .where(Artifact.id.in_(bindparam("ids", expanding=True)))
     )
+
+
+def latest_versions(session: Session, artifact_ids: list) -> dict:
+    """{artifact_id: (version id, version)}: the newest version of each, in one query."""
+    if not artifact_ids:
+        return {}
+    rows = session.execute(_latest_versions_query(), {"ids": list(artifact_ids)})
     return {owner: (version_id, version_label(version, number)) for owner, version_id, version, number in rows}
+
+
+@functools.cache
+def _producers_query():
+    from store.runs import StepRun, StepRunOutput
+
+    return (
+        select(StepRunOutput.artifact_version_id, StepRun.id, StepRun.status, StepRun.pipeline_run_id,
+               StepRun.original_step_run_id)
+        .join(StepRun, StepRun.id == StepRunOutput.step_id)
+        .where(StepRunOutput.artifact_version_id.in_(bindparam("ids", expanding=True)))
+        .order_by(StepRun.created, StepRun.id)
+    )
 
 
 def producers(session: Session, version_ids: list) -> dict:
     """{version_id: (producer step run id, producer pipeline run id)} as ZenML
     derives them: the one completed step that wrote the version; otherwise
     (a cached step's output) the original step of the first writer."""
-    from store.runs import StepRun, StepRunOutput
-
     if not version_ids:
         return {}
     writers: dict = defaultdict(list)
-    rows = session.execute(
-        select(StepRunOutput.artifact_version_id, StepRun.id, StepRun.status, StepRun.pipeline_run_id,
-               StepRun.original_step_run_id)
-        .join(StepRun, StepRun.id == StepRunOutput.step_id)
-        .where(StepRunOutput.artifact_version_id.in_(version_ids))
-        .order_by(StepRun.created, StepRun.id)
-    )
-    for row in rows:
+    for row in session.execute(_producers_query(), {"ids": list(version_ids)}):
         writers[row.artifact_version_id].append(row)
     found = {}
     for version_id, steps in writers.items():
@@ -178,15 +196,20 @@ def producers(session: Session, version_ids: list) -> dict:
     return found
 
 
+@functools.cache
+def _visualizations_query():
+    return (
+        select(ArtifactVisualization)
+        .where(ArtifactVisualization.artifact_version_id.in_(bindparam("ids", expanding=True)))
+        .order_by(ArtifactVisualization.created, ArtifactVisualization.id)
+    )
+
+
 def visualizations_of(session: Session, version_ids: list) -> dict:
     """{version_id: [ArtifactVisualization]} in the order they were recorded."""
     found: dict = defaultdict(list)
     if version_ids:
-        for row in session.scalars(
-            select(ArtifactVisualization)
-            .where(ArtifactVisualization.artifact_version_id.in_(version_ids))
-            .order_by(ArtifactVisualization.created, ArtifactVisualization.id)
-        ):
+        for row in session.scalars(_visualizations_query(), {"ids": list(version_ids)}):
             found[row.artifact_version_id].append(row)
     return found
 

@@ -111,11 +111,12 @@ class RunTemplate(Entity, Scoped, Base):
 # build whose stack runs remotely. Nested objects of a page load in one query
 # per relation (`present_many`); `present` is the one-row case of it.
 
+import functools  # noqa: E402
 import re  # noqa: E402
 from datetime import timedelta, timezone  # noqa: E402
 from typing import Any, Iterable  # noqa: E402
 
-from sqlalchemy import and_, func, select, update  # noqa: E402
+from sqlalchemy import and_, bindparam, func, select, update  # noqa: E402
 from sqlalchemy.orm import Session, defer, object_session  # noqa: E402
 
 from store.base import utcnow  # noqa: E402
@@ -164,11 +165,18 @@ def _latest_runs(session: Session, owner, key, ids: Iterable, through_deployment
     """{owner id: (run id, status)} of the newest run of each owner (a
     pipeline, or a template through the runs' deployments), in one query:
     an index seek per owner, not an aggregate over all its runs."""
-    from store.runs import PipelineRun
-
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
+    query = _latest_runs_query(owner, key, through_deployment)
+    return {found: (run_id, status) for found, run_id, status in session.execute(query, {"ids": list(wanted)})}
+
+
+@functools.cache
+def _latest_runs_query(owner, key, through_deployment: bool):
+    # built once per owner: every run presentation nests its pipeline
+    from store.runs import PipelineRun
+
     newest = select(PipelineRun.id)
     if through_deployment:
         newest = newest.join(PipelineDeployment, PipelineRun.deployment_id == PipelineDeployment.id)
@@ -180,7 +188,7 @@ def _latest_runs(session: Session, owner, key, ids: Iterable, through_deployment
         .scalar_subquery()
     )
     query = select(owner.id, PipelineRun.id, PipelineRun.status).join(PipelineRun, PipelineRun.id == newest)
-    return {found: (run_id, status) for found, run_id, status in session.execute(query.where(owner.id.in_(wanted)))}
+    return query.where(owner.id.in_(bindparam("ids", expanding=True)))
 
 
 class _Batched(Resource):

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, select
+from sqlalchemy import JSON, ForeignKey, Index, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import Base, Entity, Scoped
@@ -70,6 +70,17 @@ class RunMetadataResource(Resource):
 RUN_METADATA = RunMetadataResource()
 
 
+# built once (every presentation of a run, step or artifact version runs it)
+_RUN_METADATA_OF = (
+    select(RunMetadata)
+    .where(
+        RunMetadata.resource_type == bindparam("resource_type"),
+        RunMetadata.resource_id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(RunMetadata.created, RunMetadata.id)
+)
+
+
 def run_metadata_for(session: Session, resource_type: str, resource_ids: Any) -> dict[Any, dict[str, dict]]:
     """{resource_id: {key: RunMetadataResponse (not hydrated)}} of many
     resources in one query; of a key recorded twice, the newest wins."""
@@ -77,11 +88,7 @@ def run_metadata_for(session: Session, resource_type: str, resource_ids: Any) ->
     resource_ids = list(resource_ids or [])
     if not resource_ids:
         return found
-    rows = session.scalars(
-        select(RunMetadata)
-        .where(RunMetadata.resource_type == resource_type, RunMetadata.resource_id.in_(resource_ids))
-        .order_by(RunMetadata.created, RunMetadata.id)
-    ).unique()
+    rows = session.scalars(_RUN_METADATA_OF, {"resource_type": resource_type, "ids": resource_ids}).unique()
     for row in rows:
         found[row.resource_id][row.key] = RUN_METADATA.present(row, hydrate=False)
     return found

@@ -32,10 +32,11 @@ class TagLink(Base):
 
 # --- the tag resource and the helpers other resources use ------------------
 
+import functools  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from typing import Any, Iterable  # noqa: E402
 
-from sqlalchemy import and_, func, or_, select  # noqa: E402
+from sqlalchemy import and_, bindparam, func, or_, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from store.filtering import FilterField, Kind  # noqa: E402
@@ -168,22 +169,32 @@ def tags_for(session: Session, resource_type: str, resource_ids: list) -> dict[A
     return tags_of(session, {resource_type: resource_ids})[resource_type]
 
 
-def tags_of(session: Session, wanted: dict[str, list]) -> dict[str, dict[Any, list[dict]]]:
-    """{resource type: {resource id: tags}} of resources of several types
-    (an artifact version and its artifact) in one query."""
-    found: dict[str, dict[Any, list[dict]]] = {resource_type: defaultdict(list) for resource_type in wanted}
+@functools.cache
+def _tags_query(resource_types: tuple[str, ...]):
+    """The tags of resources of these types, `ids_<type>` bound as expanding
+    INs; built once per set of types (building costs more than running it)."""
     conditions = [
-        and_(TagLink.resource_type == resource_type, TagLink.resource_id.in_(ids))
-        for resource_type, ids in wanted.items() if ids
+        and_(TagLink.resource_type == resource_type,
+             TagLink.resource_id.in_(bindparam(f"ids_{resource_type}", expanding=True)))
+        for resource_type in resource_types
     ]
-    if not conditions:
-        return found
-    rows = session.execute(
+    return (
         select(TagLink.resource_type, TagLink.resource_id, Tag)
         .join(Tag, Tag.id == TagLink.tag_id)
         .where(or_(*conditions))
         .order_by(Tag.name)
-    ).all()
+    )
+
+
+def tags_of(session: Session, wanted: dict[str, list]) -> dict[str, dict[Any, list[dict]]]:
+    """{resource type: {resource id: tags}} of resources of several types
+    (an artifact version and its artifact) in one query."""
+    found: dict[str, dict[Any, list[dict]]] = {resource_type: defaultdict(list) for resource_type in wanted}
+    asked = {resource_type: list(ids) for resource_type, ids in wanted.items() if ids}
+    if not asked:
+        return found
+    parameters = {f"ids_{resource_type}": ids for resource_type, ids in asked.items()}
+    rows = session.execute(_tags_query(tuple(sorted(asked))), parameters).all()
     counts = tagged_counts(session, list({tag.id for _, _, tag in rows}))
     for resource_type, resource_id, tag in rows:
         found[resource_type][resource_id].append(TAGS._present(tag, False, counts.get(tag.id, 0)))
