@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 from blueprints import (
     artifacts, auth, connectors, devices, lineage, models, pipelines, run_metadata, runs, secrets, server,
-    service_accounts, stacks, tags, template_runs, users, workspaces,
+    service_accounts, services, stacks, tags, template_runs, users, workspaces,
 )
 
 BLUEPRINTS = (
@@ -27,6 +27,7 @@ BLUEPRINTS = (
     *artifacts.BLUEPRINTS,
     *run_metadata.BLUEPRINTS,
     *tags.BLUEPRINTS,
+    *services.BLUEPRINTS,
 )
 
 

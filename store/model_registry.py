@@ -238,10 +238,6 @@ def _linked_runs(session: Session, version_ids: list) -> dict:
     return found
 
 
-#: No services are recorded yet: every version answers an empty page of them.
-NO_SERVICES = {"index": 1, "max_size": 5, "total_pages": 1, "total": 0, "items": []}
-
-
 class ModelVersionResource(Resource):
     noun = "model version"
     table = ModelVersion
@@ -249,8 +245,10 @@ class ModelVersionResource(Resource):
     extra_filters = {"number": Kind.NUMBER, "stage": Kind.STRING, "model_id": Kind.UUID}
     tag_type = "model_version"
 
-    def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
+    def present_many(self, session: Session, rows: list, hydrate: bool, with_services: bool = True) -> list[dict]:
+        """`with_services=False`: without resources, as a service nests its version."""
         from store.artifacts import run_metadata_for
+        from store.services import services_of_versions
 
         ids = [r.id for r in rows]
         artifacts = _linked_artifacts(session, ids)
@@ -259,6 +257,7 @@ class ModelVersionResource(Resource):
         model_rows = session.scalars(MODELS.base_query().where(Model.id.in_({r.model_id for r in rows}))).unique().all() if rows else []
         models = {m["id"]: m for m in MODELS.present_many(session, list(model_rows), hydrate=False)}
         metadata = run_metadata_for(session, "model_version", ids) if hydrate else {}
+        services = services_of_versions(session, ids, hydrate) if with_services else {}
         answers = []
         for row in rows:
             answer = Resource.present(self, row, hydrate)
@@ -268,7 +267,7 @@ class ModelVersionResource(Resource):
             )
             if hydrate:
                 answer["metadata"].update(description=row.description, run_metadata=metadata.get(row.id, {}))
-            answer["resources"] = {"services": dict(NO_SERVICES)}
+            answer["resources"] = {"services": services[row.id]} if with_services else None
             answers.append(answer)
         return answers
 
