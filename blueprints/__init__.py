@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_smorest import Api
 
 from blueprints import (
-    artifacts, auth, connectors, devices, lineage, models, pipelines, run_metadata, runs, secrets, server,
-    service_accounts, services, stacks, tags, template_runs, users, workspaces,
+    artifacts, auth, connectors, devices, lineage, models, pipelines, plugins, run_metadata, runs, secrets, server,
+    service_accounts, services, stack_deployments, stacks, tags, template_runs, users, workspaces,
 )
 
 BLUEPRINTS = (
@@ -28,6 +28,8 @@ BLUEPRINTS = (
     *run_metadata.BLUEPRINTS,
     *tags.BLUEPRINTS,
     *services.BLUEPRINTS,
+    *plugins.BLUEPRINTS,
+    *stack_deployments.BLUEPRINTS,
 )
 
 

@@ -6,7 +6,7 @@ never imports zenml at run time, so the facts are frozen into JSON files):
 
     /path/to/zenml-venv/bin/python scripts/generate_catalogs.py
 
-It writes three files, deterministically (same interpreter and packages give
+It writes five files, deterministically (same interpreter and packages give
 the same bytes; no timestamps, no local paths):
 
 * ``flavors.json``: what a fresh ZenML 0.66.0 server registers at startup,
@@ -27,6 +27,19 @@ the same bytes; no timestamps, no local paths):
   APT packages, uninstall exclusions and flavors; the built-in flavors (no
   extra requirements); zenml's own install requirements and extras.
 
+* ``plugin_flavors.json``: what ``PluginFlavorRegistry`` registers (the
+  built-in pipeline-run action, then each integration's plugin flavors: the
+  GitHub and Bitbucket webhook event sources), in its listing order, each as
+  the hydrated flavor response ``GET /api/v1/plugin-flavors/{name}`` answers.
+  Importing them needs the server extras (FastAPI): run this script with the
+  interpreter of a ``zenml[server]==0.66.0`` install.
+* ``stack_deployments.json``: per provider (aws, gcp, azure) the
+  ``StackDeploymentInfo`` and the deployment type, and the deployment
+  configuration rendered with placeholders (``%%stack_name%%``,
+  ``%%location%%``, ``%%server_url%%``, ``%%api_token%%``, ``%%random%%``)
+  for each of: CLI or Terraform deployment, with or without a location.
+  Zenyard fills the placeholders per request.
+
 Two deliberate pins keep the output reproducible:
 
 * ``Flavor.generate_default_docs_url`` asks PyPI whether the running zenml is
@@ -39,6 +52,7 @@ Two deliberate pins keep the output reproducible:
   since a few integrations choose requirements by it.
 
 Options: ``--out DIR`` (default: store/catalog next to this script's repo),
+``--only FILE ...`` (write or check only these files),
 ``--check`` (compare with the files on disk, write nothing, exit 1 on a
 difference), ``--allow-missing`` (write even if a flavor or connector type
 could not be imported; the skipped ones are listed in the files).
@@ -65,6 +79,17 @@ BUILTIN_INTEGRATION = "built-in"
 FLAVORS_FILE = "flavors.json"
 CONNECTOR_TYPES_FILE = "service_connector_types.json"
 INTEGRATIONS_FILE = "integrations.json"
+PLUGIN_FLAVORS_FILE = "plugin_flavors.json"
+STACK_DEPLOYMENTS_FILE = "stack_deployments.json"
+
+#: Placeholders of the rendered stack deployment configurations.
+DEPLOYMENT_PLACEHOLDERS = {
+    "stack_name": "%%stack_name%%",
+    "location": "%%location%%",
+    "zenml_server_url": "%%server_url%%",
+    "zenml_server_api_token": "%%api_token%%",
+}
+RANDOM_PLACEHOLDER = "%%random%%"
 
 # Fields of the flavor request the server stores for a built-in/integration
 # flavor (user and workspace are always None for those, so they are left out).
@@ -376,6 +401,59 @@ def collect_integrations(
 
 
 # ---------------------------------------------------------------------------
+# Plugin flavors (event sources and actions)
+# ---------------------------------------------------------------------------
+
+
+def collect_plugin_flavors() -> list[dict[str, Any]]:
+    """The registry's flavors in its listing order (type, subtype, insertion)."""
+    from zenml.plugins.plugin_flavor_registry import PluginFlavorRegistry
+
+    registry = PluginFlavorRegistry()
+    entries = []
+    for plugin_type, subtypes in registry.plugin_flavors.items():
+        for subtype, flavors in subtypes.items():
+            for name, entry in flavors.items():
+                model = entry.flavor_class.get_flavor_response_model(hydrate=True)
+                entries.append(model.model_dump(mode="json"))
+    return entries
+
+
+# ---------------------------------------------------------------------------
+# Stack deployments
+# ---------------------------------------------------------------------------
+
+
+def collect_stack_deployments() -> dict[str, Any]:
+    """Per provider: its info, deployment type and configuration templates."""
+    import zenml.stack_deployments.aws_stack_deployment as aws_module
+    from zenml.stack_deployments.utils import STACK_DEPLOYMENT_PROVIDERS
+
+    pinned = aws_module.random_str
+    aws_module.random_str = lambda length: RANDOM_PLACEHOLDER  # type: ignore[assignment]
+    try:
+        providers = {}
+        for provider, cls in STACK_DEPLOYMENT_PROVIDERS.items():
+            configs = {}
+            for terraform in (False, True):
+                for located in (True, False):
+                    values = dict(DEPLOYMENT_PLACEHOLDERS)
+                    if not located:
+                        values["location"] = None
+                    deployment = cls(terraform=terraform, **values)
+                    key = f"{'terraform' if terraform else 'default'}/{'location' if located else 'no_location'}"
+                    configs[key] = deployment.get_deployment_config().model_dump(mode="json")
+            providers[provider.value] = {
+                "deployment": cls.deployment,
+                "info": cls.get_deployment_info().model_dump(mode="json"),
+                "configs": configs,
+            }
+    finally:
+        aws_module.random_str = pinned  # type: ignore[assignment]
+    return providers
+
+
+# ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
 
@@ -397,6 +475,8 @@ def build_documents() -> tuple[dict[str, str], dict[str, Any]]:
         flavors, skipped_flavors, notes = collect_flavors()
         connector_types, skipped_connectors = collect_connector_types()
         integrations = collect_integrations(flavors, skipped_flavors)
+        plugin_flavors = collect_plugin_flavors()
+        stack_deployments = collect_stack_deployments()
 
     documents = {
         FLAVORS_FILE: {
@@ -410,6 +490,15 @@ def build_documents() -> tuple[dict[str, str], dict[str, Any]]:
             "connector_types": connector_types,
         },
         INTEGRATIONS_FILE: integrations,
+        PLUGIN_FLAVORS_FILE: {
+            "zenml_version": ZENML_VERSION,
+            "plugin_flavors": plugin_flavors,
+        },
+        STACK_DEPLOYMENTS_FILE: {
+            "zenml_version": ZENML_VERSION,
+            "placeholders": {**DEPLOYMENT_PLACEHOLDERS, "random": RANDOM_PLACEHOLDER},
+            "providers": stack_deployments,
+        },
     }
     per_type: dict[str, int] = {}
     for f in flavors:
@@ -422,6 +511,8 @@ def build_documents() -> tuple[dict[str, str], dict[str, Any]]:
         "skipped_integrations": skipped_flavors,
         "skipped_connector_modules": skipped_connectors,
         "notes": notes,
+        "plugin_flavors": [f"{f['type']}/{f['subtype']}/{f['name']}" for f in plugin_flavors],
+        "stack_deployment_providers": list(stack_deployments),
     }
     return {name: _render(doc) for name, doc in documents.items()}, summary
 
@@ -432,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true",
         help="compare with the files in --out instead of writing them",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="FILE",
+        help="write (or check) only these files, e.g. plugin_flavors.json",
     )
     parser.add_argument(
         "--allow-missing", action="store_true",
@@ -447,7 +542,15 @@ def main(argv: list[str] | None = None) -> int:
         config_dir.cleanup()
 
     print(json.dumps(summary, indent=1), file=sys.stderr)
+    if args.only:
+        unknown = sorted(set(args.only) - set(files))
+        if unknown:
+            print(f"error: no such catalog file: {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        files = {name: text for name, text in files.items() if name in args.only}
     missing = summary["skipped_integrations"] or summary["skipped_connector_modules"]
+    if args.only and not ({FLAVORS_FILE, CONNECTOR_TYPES_FILE, INTEGRATIONS_FILE} & set(files)):
+        missing = []  # what is missing concerns only the files not written
     if missing and not args.allow_missing:
         print(
             "error: some flavors or service connector types could not be imported "

@@ -20,6 +20,8 @@ BUILTIN_INTEGRATION = "built-in"
 FLAVORS_FILE = "flavors.json"
 CONNECTOR_TYPES_FILE = "service_connector_types.json"
 INTEGRATIONS_FILE = "integrations.json"
+PLUGIN_FLAVORS_FILE = "plugin_flavors.json"
+STACK_DEPLOYMENTS_FILE = "stack_deployments.json"
 
 
 @lru_cache(maxsize=None)
@@ -159,6 +161,32 @@ def zenml_extras() -> dict[str, list[str]]:
     return _document(INTEGRATIONS_FILE)["zenml_extras"]
 
 
+# -- plugin flavors and stack deployments ------------------------------------
+
+
+def plugin_flavors() -> list[dict[str, Any]]:
+    """The event-source and action flavors ZenML's plugin registry holds, in
+    its listing order, each as its hydrated flavor response (name, type,
+    subtype, body, metadata with the configuration schemas)."""
+    return _document(PLUGIN_FLAVORS_FILE)["plugin_flavors"]
+
+
+def stack_deployment(provider: str) -> dict[str, Any] | None:
+    """A stack deployment provider ("aws", "gcp", "azure"), or None.
+
+    Keys: ``deployment`` (its deployment type), ``info`` (the
+    StackDeploymentInfo) and ``configs``: the StackDeploymentConfig rendered
+    with placeholders (see ``stack_deployment_placeholders``), by
+    "default|terraform" / "location|no_location".
+    """
+    return _document(STACK_DEPLOYMENTS_FILE)["providers"].get(provider)
+
+
+def stack_deployment_placeholders() -> dict[str, str]:
+    """{what: placeholder} of the rendered stack deployment configurations."""
+    return _document(STACK_DEPLOYMENTS_FILE)["placeholders"]
+
+
 def clear_cache() -> None:
     """Forget the parsed files (for tests that swap them)."""
     for cached in (_document, _flavor_index, _connector_type_index, _integration_index):
@@ -177,8 +205,11 @@ __all__ = [
     "integration_apt_packages",
     "integration_requirements",
     "integrations",
+    "plugin_flavors",
     "service_connector_type",
     "service_connector_types",
+    "stack_deployment",
+    "stack_deployment_placeholders",
     "zenml_extras",
     "zenml_requirements",
 ]
