@@ -492,41 +492,52 @@ STEPS = StepResource()
 # --- use cases ---------------------------------------------------------------
 
 
-def _link_inputs(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> None:
+def _input_links(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> list:
+    """The input links to add (checked, not added)."""
     from store.artifacts import ArtifactVersion
 
     if not artifacts:
-        return
+        return []
     found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
     existing = set() if new_step else set(
         session.scalars(select(StepRunInput.name).where(StepRunInput.step_id == step_id)).all()
     )
+    links = []
     for name, version_id in artifacts.items():
         if version_id not in found:
             raise NotFound(f"Unable to set input artifact: No artifact with ID '{version_id}' found.")
         if name not in existing:
-            session.add(StepRunInput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
+            links.append(StepRunInput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
+    return links
 
 
-def _link_outputs(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> None:
+def _output_links(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False,
+                  pending: list = ()) -> list:
+    """The output links to add (checked, not added), beyond those `pending`."""
     from store.artifacts import ArtifactVersion
 
     if not artifacts:
-        return
+        return []
     found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
     existing = set() if new_step else set(
         session.scalars(select(StepRunOutput.artifact_version_id).where(StepRunOutput.step_id == step_id)).all()
     )
+    existing |= {link.artifact_version_id for link in pending}
+    links = []
     for name, version_id in artifacts.items():
         if version_id not in found:
             raise NotFound(f"Unable to set output artifact: No artifact with ID '{version_id}' found.")
         if version_id not in existing:
-            session.add(StepRunOutput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
+            links.append(StepRunOutput(step_id=step_id, name=name, artifact_version_id=version_id, type=kind))
             existing.add(version_id)
+    return links
 
 
 def create_step(db, data: dict, actor: Actor) -> dict:
-    """`POST /steps`: record a step of a run, its links and its logs."""
+    """`POST /steps`: record a step of a run, its links and its logs.
+
+    Everything is checked before the first write: on SQLite the first
+    INSERT takes the database's write lock, held until the commit."""
     with db.unit_of_work() as session:
         run = session.get(PipelineRun, data["pipeline_run_id"])
         if run is None:
@@ -542,7 +553,19 @@ def create_step(db, data: dict, actor: Actor) -> dict:
                 f"pipeline run with ID '{run.id}'."
             )
         step = STEPS.build(session, data, actor)
+        step.id = uuid.uuid4()
         step.deployment_id = data.get("deployment") or run.deployment_id
+        parent_ids = data.get("parent_step_ids") or []
+        if parent_ids:
+            known = set(session.scalars(select(StepRun.id).where(StepRun.id.in_(parent_ids))).all())
+            for parent_id in parent_ids:
+                if parent_id not in known:
+                    raise NotFound(f"Unable to set parent step for step with ID {step.id}: No parent step with ID {parent_id} found.")
+        # a step created now has no links yet
+        links = [
+            *_input_links(session, step.id, data.get("inputs") or {}, "step_output", new_step=True),
+            *_output_links(session, step.id, data.get("outputs") or {}, "default", new_step=True),
+        ]
         session.add(step)
         session.flush()
         logs = data.get("logs")
@@ -550,16 +573,9 @@ def create_step(db, data: dict, actor: Actor) -> dict:
             store_id = logs.get("artifact_store_id")
             session.add(Logs(uri=logs["uri"], step_run_id=step.id,
                              artifact_store_id=parse_uuid(store_id) if store_id else None))
-        parent_ids = data.get("parent_step_ids") or []
-        if parent_ids:
-            known = set(session.scalars(select(StepRun.id).where(StepRun.id.in_(parent_ids))).all())
-            for parent_id in parent_ids:
-                if parent_id not in known:
-                    raise NotFound(f"Unable to set parent step for step with ID {step.id}: No parent step with ID {parent_id} found.")
-                session.execute(step_run_parents.insert().values(parent_id=parent_id, child_id=step.id))
-        # a step created now has no links yet
-        _link_inputs(session, step.id, data.get("inputs") or {}, "step_output", new_step=True)
-        _link_outputs(session, step.id, data.get("outputs") or {}, "default", new_step=True)
+        for parent_id in parent_ids:
+            session.execute(step_run_parents.insert().values(parent_id=parent_id, child_id=step.id))
+        session.add_all(links)
         if step.status != "running":
             session.flush()
             refresh_run_status(session, run.id)
@@ -573,6 +589,10 @@ def update_step(db, step_id, data: dict, actor: Actor) -> dict:
         step = session.get(StepRun, step_id)
         if step is None:
             raise NotFound(f"Unable to update step with ID {step_id}: No step with this ID found.")
+        # checked before the first write (SQLite's write lock is held from there to the commit)
+        links = _output_links(session, step.id, data.get("outputs") or {}, "default")
+        links += _output_links(session, step.id, data.get("saved_artifact_versions") or {}, "manual", pending=links)
+        links += _input_links(session, step.id, data.get("loaded_artifact_versions") or {}, "manual")
         if data.get("status") is not None:
             step.status = data["status"]
         if data.get("end_time") is not None:
@@ -580,9 +600,7 @@ def update_step(db, step_id, data: dict, actor: Actor) -> dict:
         if data.get("model_version_id") and step.model_version_id is None:
             step.model_version_id = data["model_version_id"]
         step.updated = utcnow()
-        _link_outputs(session, step.id, data.get("outputs") or {}, "default")
-        _link_outputs(session, step.id, data.get("saved_artifact_versions") or {}, "manual")
-        _link_inputs(session, step.id, data.get("loaded_artifact_versions") or {}, "manual")
+        session.add_all(links)
         session.flush()
         refresh_run_status(session, step.pipeline_run_id)
         step_id = step.id
