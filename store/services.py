@@ -68,6 +68,9 @@ def config_digest(config: Any) -> str:
 def _config_filter(op: str, value: str):
     """`config=<base64 JSON>`: the client's `dict_to_bytes(config)`; the
     service with exactly that configuration."""
+    # the stock client puts the bytes' repr in the query: b'eyJ...'
+    if len(value) >= 3 and value[:2] in ("b'", 'b"') and value[-1] == value[1]:
+        value = value[2:-1]
     try:
         decoded = json.loads(base64.b64decode(value.encode("ascii"), validate=True))
     except (binascii.Error, UnicodeError, ValueError):

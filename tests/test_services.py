@@ -99,6 +99,8 @@ def test_filters_the_client_sends(app, client):
     config = service_body(client, "one")["config"]
     assert listed(client, f"config={encoded(config)}") == ["one"]
     assert listed(client, f"config={encoded({'service_name': 'nobody'})}") == []
+    # what the stock client sends: the repr of the bytes
+    assert listed(client, f"config=b'{encoded(config)}'") == ["one"]
     _, ws = ids(client)
     assert len(listed(client, f"scope_workspace={ws}&workspace_id={ws}")) == 3
     assert listed(client, f"id={one['id']}") == ["one"]
