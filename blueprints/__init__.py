@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 from blueprints import (
     artifacts, auth, connectors, devices, lineage, models, pipelines, plugins, run_metadata, runs, secrets, server,
-    service_accounts, services, stack_deployments, stacks, tags, template_runs, users, workspaces,
+    service_accounts, services, stack_deployments, stacks, tags, template_runs, triggers, users, workspaces,
 )
 
 BLUEPRINTS = (
@@ -30,6 +30,7 @@ BLUEPRINTS = (
     *services.BLUEPRINTS,
     *plugins.BLUEPRINTS,
     *stack_deployments.BLUEPRINTS,
+    *triggers.BLUEPRINTS,
 )
 
 

@@ -7,3 +7,4 @@ from store import artifacts, model_registry, pipelines, runs, tags  # noqa: F401
 from store import workloads  # noqa: F401
 from store import devices, service_accounts  # noqa: F401
 from store import services  # noqa: F401
+from store import triggers  # noqa: F401
