@@ -1,9 +1,9 @@
 """The event-source and action flavors that a plain zenml 0.66.0 install
-knows: the `github` webhook event source (the GitHub integration's plugin)
-and the `builtin` pipeline-run action.
+knows: the `github` and `bitbucket` webhook event sources (the plugins of
+those two integrations) and the `builtin` pipeline-run action.
 
 What each flavor accepts (its configuration, a trigger's event filter) and
-how a GitHub delivery is read, checked and matched. No database here; the
+how a delivery is read, checked and matched. No database here; the
 use cases are in `store.triggers` and `store.webhooks`.
 """
 
@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import uuid
-from typing import Any, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
@@ -25,8 +27,9 @@ ACTION = "action"
 
 #: (flavor, subtype) of each plugin, by plugin type, as ZenML registers them
 GITHUB_WEBHOOK = ("github", "webhook")
+BITBUCKET_WEBHOOK = ("bitbucket", "webhook")
 PIPELINE_RUN = ("builtin", "pipeline_run")
-FLAVORS = {EVENT_SOURCE: {GITHUB_WEBHOOK}, ACTION: {PIPELINE_RUN}}
+FLAVORS = {EVENT_SOURCE: {GITHUB_WEBHOOK, BITBUCKET_WEBHOOK}, ACTION: {PIPELINE_RUN}}
 
 #: What ZenML stores with a GitHub event source but never shows.
 HIDDEN_SOURCE_FIELDS = ("webhook_secret", "webhook_secret_id", "rotate_secret")
@@ -36,7 +39,6 @@ SERVER_SET_SOURCE_FIELDS = HIDDEN_SOURCE_FIELDS
 #: ZenML's default auth window of a pipeline-run action, in minutes (48 h).
 PIPELINE_RUN_AUTH_WINDOW = 60 * 48
 
-GITHUB_EVENT_TYPES = ("push_event", "tag_event", "pull_request_event")
 
 
 def check_flavor(plugin_type: str, flavor: str, subtype: str) -> None:
@@ -55,11 +57,12 @@ def _without_none(values: Mapping[str, Any]) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
 
-# --- the GitHub webhook event source ----------------------------------------
+# --- the webhook event sources --------------------------------------------------
 
 
-class GithubSourceConfig(Schema):
-    """ZenML's GithubWebhookEventSourceConfiguration (other keys are dropped)."""
+class WebhookSourceConfig(Schema):
+    """ZenML's Github/BitbucketWebhookEventSourceConfiguration (the same
+    fields; other keys are dropped)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -69,24 +72,27 @@ class GithubSourceConfig(Schema):
     rotate_secret = fields.Boolean(allow_none=True)
 
 
-class GithubFilterConfig(Schema):
-    """ZenML's GithubWebhookEventFilterConfiguration."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    repo = fields.String(allow_none=True)
-    branch = fields.String(allow_none=True)
-    event_type = fields.String(allow_none=True, validate=validate.OneOf(GITHUB_EVENT_TYPES))
+@lru_cache(maxsize=None)
+def _filter_schema(event_types: tuple[str, ...]) -> type[Schema]:
+    """ZenML's <Flavor>WebhookEventFilterConfiguration: the same three
+    fields, with the event types of the flavor."""
+    return Schema.from_dict(
+        {
+            "repo": fields.String(allow_none=True),
+            "branch": fields.String(allow_none=True),
+            "event_type": fields.String(allow_none=True, validate=validate.OneOf(event_types)),
+        },
+        name="WebhookFilterConfig",
+    )
 
 
 def source_configuration(configuration: Any) -> dict:
-    """A GitHub event source configuration as ZenML stores it: known fields
+    """A webhook event source configuration as ZenML stores it: known fields
     that are set (the secret id as a string); 400 when malformed."""
     if not isinstance(configuration, dict):
         raise BadRequest("Invalid configuration for event source: the configuration must be an object.")
     try:
-        loaded = GithubSourceConfig().load(configuration)
+        loaded = WebhookSourceConfig().load(configuration)
     except ValidationError as err:
         raise BadRequest(f"Invalid configuration for event source: {_problems(err)}.") from None
     loaded = _without_none(loaded)
@@ -106,17 +112,17 @@ def shown_source_configuration(config: Mapping[str, Any] | None) -> dict:
     return {key: value for key, value in (config or {}).items() if key not in HIDDEN_SOURCE_FIELDS}
 
 
-def event_filter(configuration: Any) -> dict:
-    """A trigger's event filter, validated (400 when malformed)."""
+def event_filter(flavor: str, configuration: Any) -> dict:
+    """A trigger's event filter, validated by its source's flavor (400 when malformed)."""
     if not isinstance(configuration, dict):
         raise BadRequest("Invalid configuration for event filter: the filter must be an object.")
     try:
-        return _without_none(GithubFilterConfig().load(configuration))
+        return _without_none(WEBHOOKS[flavor].filter_schema().load(configuration, unknown=EXCLUDE))
     except ValidationError as err:
         raise BadRequest(f"Invalid configuration for event filter: {_problems(err)}.") from None
 
 
-# --- reading a GitHub delivery ------------------------------------------------
+# --- reading a delivery ------------------------------------------------------------
 
 
 class _Nested(Schema):
@@ -160,7 +166,7 @@ class GithubRepository(_Nested):
 
 
 class GithubEvent(Schema):
-    """ZenML's GithubEvent: what a delivery must hold to reach the triggers."""
+    """ZenML's GithubEvent: what a GitHub delivery must hold to reach the triggers."""
 
     class Meta:
         unknown = INCLUDE
@@ -173,6 +179,47 @@ class GithubEvent(Schema):
     head_commit = fields.Nested(GithubCommit, allow_none=True)
     tags = fields.List(fields.Nested(GithubTag), allow_none=True)
     pull_requests = fields.List(fields.Nested(GithubPullRequest), allow_none=True)
+
+
+class BitbucketUser(_Nested):
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+
+
+class BitbucketCommit(_Nested):
+    hash = fields.String(required=True)
+    message = fields.String(required=True)
+    links = fields.Dict(required=True)
+    author = fields.Nested(BitbucketUser, required=True)
+
+
+class BitbucketRepository(_Nested):
+    uuid = fields.String(required=True)
+    name = fields.String(required=True)
+    full_name = fields.String(required=True)
+    links = fields.Dict(required=True)
+
+
+class BitbucketChange(_Nested):
+    new = fields.Dict(allow_none=True)
+    old = fields.Dict(allow_none=True)
+    commits = fields.List(fields.Nested(BitbucketCommit), required=True)
+
+
+class BitbucketPush(_Nested):
+    changes = fields.List(fields.Nested(BitbucketChange), required=True)
+
+
+class BitbucketEvent(Schema):
+    """ZenML's BitbucketEvent (a `repo:push` delivery)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    actor = fields.Nested(BitbucketUser, required=True)
+    repository = fields.Nested(BitbucketRepository, required=True)
+    push = fields.Nested(BitbucketPush, required=True)
 
 
 def verify_signature(raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
@@ -199,17 +246,6 @@ def load_payload(raw_body: bytes, headers: Mapping[str, str]) -> Any:
         raise BadRequest(f"Invalid JSON body received: {err}") from None
 
 
-def read_github_event(payload: Any) -> dict:
-    """The delivery as a GitHub event, or 400 as ZenML refuses it."""
-    if not isinstance(payload, dict):
-        raise BadRequest("Event did not match the pydantic model.")
-    try:
-        GithubEvent().load(payload)
-    except ValidationError:
-        raise BadRequest("Event did not match the pydantic model.") from None
-    return payload
-
-
 def github_branch(event: Mapping[str, Any]) -> str | None:
     ref = event["ref"]
     return "/".join(ref.split("/")[2:]) if ref.startswith("refs/heads/") else None
@@ -226,18 +262,70 @@ def github_event_type(event: Mapping[str, Any]) -> str:
     return "unknown"
 
 
-def filter_matches(stored_filter: Mapping[str, Any] | None, event: Mapping[str, Any]) -> bool:
+def _changes(event: Mapping[str, Any]) -> list:
+    return event["push"]["changes"]
+
+
+def bitbucket_branch(event: Mapping[str, Any]) -> str | None:
+    changes = _changes(event)
+    new = (changes[0].get("new") or {}) if changes else {}
+    return str(new["name"]) if new.get("name") else None
+
+
+def bitbucket_event_type(event: Mapping[str, Any]) -> str:
+    # ZenML's order: a change with a new head is a push, even a tag's
+    changes = _changes(event)
+    if all(change.get("new") is not None for change in changes):
+        return "push_event"
+    if all(change["new"].get("type") == "tag" for change in changes if change.get("new")):
+        return "tag_event"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class WebhookFlavor:
+    """How one webhook flavor reads a delivery and matches a filter."""
+
+    event_schema: type[Schema]
+    event_types: tuple[str, ...]
+    event_type: Callable[[Mapping[str, Any]], str]
+    branch: Callable[[Mapping[str, Any]], str | None]
+
+    def filter_schema(self) -> Schema:
+        return _filter_schema(self.event_types)()
+
+
+WEBHOOKS = {
+    "github": WebhookFlavor(GithubEvent, ("push_event", "tag_event", "pull_request_event"),
+                            github_event_type, github_branch),
+    "bitbucket": WebhookFlavor(BitbucketEvent, ("push_event", "tag_event"), bitbucket_event_type, bitbucket_branch),
+}
+
+
+def read_event(flavor: str, payload: Any) -> dict:
+    """The delivery as an event of the flavor, or 400 as ZenML refuses it."""
+    if not isinstance(payload, dict):
+        raise BadRequest("Event did not match the pydantic model.")
+    try:
+        WEBHOOKS[flavor].event_schema().load(payload)
+    except ValidationError:
+        raise BadRequest("Event did not match the pydantic model.") from None
+    return payload
+
+
+def filter_matches(flavor: str, stored_filter: Mapping[str, Any] | None, event: Mapping[str, Any]) -> bool:
     """Whether a trigger's filter lets `event` through (unset fields match
     anything); a filter that no longer validates matches nothing."""
+    webhook = WEBHOOKS[flavor]
     try:
-        wanted = GithubFilterConfig().load(dict(stored_filter or {}))
+        wanted = webhook.filter_schema().load(dict(stored_filter or {}), unknown=EXCLUDE)
     except ValidationError:
         return False
-    if wanted.get("event_type") and github_event_type(event) != wanted["event_type"]:
+    if wanted.get("event_type") and webhook.event_type(event) != wanted["event_type"]:
         return False
     if wanted.get("repo") and event["repository"]["full_name"] != wanted["repo"]:
         return False
-    if wanted.get("branch") and github_branch(event) != wanted["branch"]:
+    if wanted.get("branch") and webhook.branch(event) != wanted["branch"]:
         return False
     return True
 

@@ -3,7 +3,7 @@
 ZenML 0.66's rules kept here (the flavors themselves are in
 `store.event_flavors`):
 
-- An event source of the `github` webhook flavor gets a generated webhook
+- An event source of a webhook flavor (`github`, `bitbucket`) gets a generated webhook
   secret, kept in a workspace secret (`event_source-<id>-xxxx`) whose id
   its configuration holds; the secret's value is shown once, in the answer
   of the create request (and of an update with `rotate_secret`), never
@@ -419,7 +419,7 @@ class TriggerResource(NamedInWorkspace):
 
 def _check_filter(source: EventSource, event_filter: Any) -> None:
     flavors.check_flavor(flavors.EVENT_SOURCE, source.flavor, source.plugin_subtype)
-    flavors.event_filter(event_filter)
+    flavors.event_filter(source.flavor, event_filter)
 
 
 def _jsonable(schedule: Any) -> Any:

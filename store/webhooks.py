@@ -1,8 +1,8 @@
-"""`POST /webhooks/{event_source_id}`: a GitHub delivery runs the actions of
-the triggers it matches.
+"""`POST /webhooks/{event_source_id}`: a GitHub (or Bitbucket) delivery runs
+the actions of the triggers it matches.
 
 The delivery is checked (the source exists and is active, the signature is
-the HMAC of the body with the source's secret), read as a GitHub event, and
+the HMAC of the body with the source's secret), read as an event of its flavor, and
 matched against the source's active triggers. One unit of work records a
 trigger execution per match; after it commits, each trigger's pipeline-run
 action becomes a template run (`store.workloads.create_template_run`, run
@@ -60,7 +60,7 @@ def _source(session, event_source_id: uuid.UUID) -> EventSource:
         raise NotAuthorized(f"No webhook is registered at '/api/v1/webhooks/{event_source_id}'")
     if not source.is_active:
         raise WebhookInactive(f"Webhook {event_source_id} is inactive.")
-    if (source.flavor, source.plugin_subtype) != flavors.GITHUB_WEBHOOK:
+    if (source.flavor, source.plugin_subtype) not in flavors.FLAVORS[flavors.EVENT_SOURCE]:
         raise NotFound(f"No listener plugin found for event source {event_source_id}.")
     return source
 
@@ -79,6 +79,7 @@ def receive(
                 f"for event source '{event_source_id}'."
             )
         secret = webhook_secret(session, keyring, source)
+        flavor = source.flavor
     if not secret:
         raise NotAuthorized("Could not retrieve webhook signature.")
     flavors.verify_signature(raw_body, headers, secret)
@@ -87,10 +88,11 @@ def receive(
         # GitHub's hello when the webhook is added: nothing to run
         log.info("event_source=%s ping", event_source_id)
         return dict(RECEIVED)
-    event = flavors.read_github_event(payload)
+    event = flavors.read_event(flavor, payload)
 
     runs = record_executions(db, event_source_id, event)
-    log.info("event_source=%s event=%s matched=%d", event_source_id, flavors.github_event_type(event), len(runs))
+    log.info("event_source=%s event=%s matched=%d", event_source_id, flavors.WEBHOOKS[flavor].event_type(event),
+             len(runs))
     for action_run in runs:
         run(action_run)
     return dict(RECEIVED)
@@ -106,7 +108,7 @@ def record_executions(db: Database, event_source_id: uuid.UUID, event: dict) -> 
             .order_by(Trigger.created, Trigger.id)
         ).unique().all()
         for trigger in triggers:
-            if not flavors.filter_matches(trigger.event_filter, event):
+            if not flavors.filter_matches(source.flavor, trigger.event_filter, event):
                 continue
             execution = TriggerExecution(id=uuid.uuid4(), trigger_id=trigger.id, event_metadata=event)
             session.add(execution)

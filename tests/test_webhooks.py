@@ -206,3 +206,37 @@ def test_a_broker_failure_fails_the_run(client, app, wired, monkeypatch):
         [workload] = session.scalars(select(workloads.Workload)).all()
         assert workload.state == "failed" and "broker unreachable" in workload.error
         assert session.get(PipelineRun, workload.run_id).status == "failed"
+
+
+BITBUCKET_PUSH = json.dumps({
+    "actor": {"display_name": "Ada", "uuid": "{a1}", "nickname": "ada", "type": "user"},
+    "repository": {"type": "repository", "uuid": "{r1}", "name": "models", "full_name": "team/models",
+                   "links": {"html": {"href": "https://bitbucket.org/team/models"}}},
+    "push": {"changes": [{
+        "new": {"type": "branch", "name": "main", "target": {"hash": "b" * 40}},
+        "old": {"type": "branch", "name": "main", "target": {"hash": "a" * 40}},
+        "created": False, "closed": False, "forced": False,
+        "commits": [{"hash": "b" * 40, "message": "Retrain\n", "type": "commit",
+                     "links": {"html": {"href": "https://bitbucket.org/team/models/commits/" + "b" * 40}},
+                     "author": {"raw": "Ada <ada@example.com>", "type": "author"}}],
+    }]},
+}).encode()
+
+
+def test_a_bitbucket_push_runs_its_trigger_too(client, app, wired):
+    source = made(create_source(client, name="bitbucket", flavor="bitbucket"))
+    secret = source["metadata"]["configuration"]["webhook_secret"]
+    refused = create_trigger(client, source["id"], wired["action"]["id"], name="prs",
+                             event_filter={"event_type": "pull_request_event"})
+    assert refused.status_code == 400  # Bitbucket's filter knows pushes and tags only
+    made(create_trigger(client, source["id"], wired["action"]["id"], name="bb-main",
+                        event_filter={"repo": "team/models", "branch": "main", "event_type": "push_event"}))
+    made(create_trigger(client, source["id"], wired["action"]["id"], name="bb-dev", event_filter={"branch": "dev"}))
+
+    assert deliver(app, source["id"], body=BITBUCKET_PUSH, secret="wrong", event="repo:push").status_code == 401
+    response = deliver(app, source["id"], body=BITBUCKET_PUSH, secret=secret, event="repo:push")
+    assert response.status_code == 200, response.json
+    assert len(wired["sent"]) == 1 and len(executions(app)) == 1
+    # a GitHub push is not a Bitbucket event
+    github = deliver(app, source["id"], body=PUSH, secret=secret)
+    assert github.status_code == 400 and github.json["detail"][1] == "Event did not match the pydantic model."
