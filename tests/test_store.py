@@ -154,3 +154,48 @@ def test_hydration_controls_metadata(app):
     assert plain["metadata"] is None
     assert hydrated["metadata"] == {"email": None, "external_user_id": None, "user_metadata": {}}
     assert isinstance(plain["id"], uuid.UUID)
+
+
+STARTER = """
+import sys
+from app import create_app
+create_app({"DATA_DIR": sys.argv[1], "DATABASE_URL": sys.argv[2], "PASSWORD_HASH_ROUNDS": 4})
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+def test_processes_starting_at_once_on_a_new_database_migrate_it_once(backend, tmp_path):
+    """gunicorn's workers or API replicas on a new database: one migrates
+    (under the migration lock), the others wait and find it at head."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, func, select
+
+    from store.tables import User
+    from tests.conftest import ServerDatabase
+
+    server = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+    else:
+        server = ServerDatabase(backend)
+        url = server.url
+    try:
+        root = Path(__file__).resolve().parent.parent
+        starters = [
+            subprocess.Popen([sys.executable, "-c", STARTER, str(tmp_path / f"data{n}"), url], cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for n in range(4)
+        ]
+        outputs = [(p.wait(timeout=180), p.stdout.read()) for p in starters]
+        assert [code for code, _ in outputs] == [0, 0, 0, 0], "\n".join(out[-2000:] for _, out in outputs)
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(User)) == 1
+            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == migrate.head()
+        engine.dispose()
+    finally:
+        if server is not None:
+            server.drop()
