@@ -27,7 +27,6 @@ import io
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tarfile
@@ -36,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from tests.support import LocalRegistry, file_lock
+from tests.support import LocalRegistry, file_lock, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "docker"
@@ -174,12 +173,7 @@ class DockerEngine:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout=30)
         # dockerd leaves its network namespace mounted under the exec-root
         namespace = self.exec_root / "netns" / "default"
         if os.path.ismount(namespace):

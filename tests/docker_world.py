@@ -27,7 +27,7 @@ from typing import Any
 
 from tests import docker_env
 from tests.compat.conftest import ZenmlClient, ZenyardServer
-from tests.support import clean_environ, ensure_zenml_venv, free_port
+from tests.support import clean_environ, ensure_zenml_venv, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS = "redis://127.0.0.1:6379/3"
@@ -144,14 +144,7 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        stop_process(self.process, timeout=20, group=True)
 
 
 def redis_keys() -> set[bytes]:

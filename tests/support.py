@@ -131,6 +131,26 @@ def ensure_zenml_venv(path: Path = VENV_DIR) -> ZenmlVenv:
     return venv
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float, group: bool = False) -> None:
+    """End a child this suite started, by its pid: SIGTERM, then SIGKILL after
+    `timeout` seconds (to its whole process group when `group`, for a child
+    started with `start_new_session` that has children of its own)."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            if group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -220,11 +240,4 @@ class LocalRegistry:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout=10)

@@ -4,7 +4,6 @@ embedded SQLAlchemy broker."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from app import create_app
 from store.workers import live_workers
+from tests.support import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,13 +33,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, timeout=20)
 
 
 def redis_keys(url: str) -> set[bytes]:

@@ -31,8 +31,6 @@ and values in `result` that are pydantic models are dumped as JSON.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -46,7 +44,7 @@ import pytest
 
 from tests.support import (  # noqa: F401  (re-exported for the suites built on this harness)
     ROOT, VENV_DIR, ZENML_VERSION, ZenmlVenv, clean_environ as _clean_environ, ensure_zenml_venv, free_port,
-    tail as _tail,
+    stop_process, tail as _tail,
 )
 
 SERVER_START_TIMEOUT = 60
@@ -147,17 +145,7 @@ class ZenyardServer:
     def stop(self) -> None:
         """SIGTERM the gunicorn master by its pid; SIGKILL its process group if it hangs."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # the session it leads: master and workers
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=10)
+        stop_process(process, timeout=15, group=True)  # the session it leads: master and workers
 
     def restart(self, env: dict[str, str] | None = None) -> "ZenyardServer":
         """Stop, then start again on the same port and data dir."""
