@@ -25,20 +25,18 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench.server import log
+from store.base import utcnow
+from store.workloads import get_workload, read_log, workload_of_deployment
 
 GOAL_START_S = 3.0
 FINAL = {"completed", "failed", "cancelled"}
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)  # the store's naive UTC
 
 
 def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
@@ -59,37 +57,31 @@ class Trigger:
     """Raw HTTP to the world's server, as the client's `trigger_pipeline` sends it."""
 
     def __init__(self, world) -> None:
-        from store.workloads import get_workload, workload_of_deployment
-
         self.world = world
         self.url = world.server.url
         self.http = requests.Session()
         token = self.http.post(f"{self.url}/api/v1/login", data={"username": "default", "password": ""},
                                timeout=30).json()["access_token"]
         self.http.headers["Authorization"] = f"Bearer {token}"
-        self._of_deployment = workload_of_deployment
-        self._get = get_workload
 
     def fire(self, template_id: str) -> tuple[datetime, dict]:
-        asked = _utcnow()
+        asked = utcnow()
         reply = self.http.post(f"{self.url}/api/v1/run_templates/{template_id}/runs", json={}, timeout=60)
         reply.raise_for_status()
         run = reply.json()
-        workload = self._of_deployment(self.world.db, uuid.UUID(run["body"]["deployment_id"]))
+        workload = workload_of_deployment(self.world.db, uuid.UUID(run["body"]["deployment_id"]))
         return asked, workload
 
     def wait(self, workload_id, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self._get(self.world.db, workload_id)
+            state = get_workload(self.world.db, workload_id)
             if state["state"] in FINAL:
                 return state
             time.sleep(0.2)
         raise RuntimeError(f"workload {workload_id} did not finish in {timeout:.0f}s")
 
     def log_of(self, workload_id) -> str:
-        from store.workloads import read_log
-
         return read_log(self.world.db, workload_id)[0]
 
 
