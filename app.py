@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, g
 from flask_smorest import Api
 
 import extensions
@@ -15,7 +15,7 @@ from blueprints.dashboard import register as register_dashboard
 from blueprints.errors import register_error_handlers
 from blueprints.jsonio import ZenmlJSONProvider
 from settings import jwt_secret, load_settings
-from store import migrate, passwords
+from store import migrate, passwords, records
 from store.crypto import keyring_from_settings
 from store.db import Database
 from store.server import bootstrap, server_id
@@ -81,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app, spec_kwargs={"info": {"description": "ZenML 0.66.0 compatible server"}})
     extensions.jwt.init_app(app)
     extensions.limiter.init_app(app)
+    # before authentication, which adds the caller to it (store.records)
+    app.before_request(_open_record_scope)
+    app.teardown_request(_close_record_scope)
     configure_jwt(app)
     register_blueprints(api)
     register_dashboard(app)
@@ -108,3 +111,14 @@ def _default_actor(db: Database, settings: Mapping[str, Any]):
         if row is None:
             row = session.scalars(select(User).where(User.is_admin.is_(True)).order_by(User.created)).first()
         return actor_of(row)
+
+
+def _open_record_scope() -> None:
+    """The users and workspaces this request reads, read once (`store.records`)."""
+    g.record_scope = records.open_scope()
+
+
+def _close_record_scope(_error: BaseException | None) -> None:
+    token = g.pop("record_scope", None)
+    if token is not None:
+        records.close_scope(token)

@@ -261,5 +261,5 @@ def authenticate_request() -> Any:
         # A cookie rides along on cross-site requests; refuse those.
         if not _same_origin():
             raise IllegalOperation("Cross-origin request refused.")
-    g.actor = user_store.actor_of(user)
+    g.actor = user
     return None

@@ -30,6 +30,8 @@ from store.base import Base, Entity, Scoped, utcnow
 from store.db import Database
 from store.errors import BadRequest, EntityExists, InvalidInput, NotFound
 from store.filtering import FilterField, Kind, condition, parse_bool, parse_uuid
+from store import records
+from store.records import Record, fetch, fetch_by_ids
 from store.resources import Actor, Resource
 from store.run_metadata import (  # noqa: F401  (re-exported for the runs and models areas)
     RUN_METADATA, RunMetadata, create_run_metadata, forget_run_metadata, run_metadata_for,
@@ -160,7 +162,7 @@ def latest_versions(session: Session, artifact_ids: list) -> dict:
     """{artifact_id: (version id, version)}: the newest version of each, in one query."""
     if not artifact_ids:
         return {}
-    rows = session.execute(_latest_versions_query(), {"ids": list(artifact_ids)})
+    rows = records.connection(session).execute(_latest_versions_query(), {"ids": list(artifact_ids)})
     return {owner: (version_id, version_label(version, number)) for owner, version_id, version, number in rows}
 
 
@@ -184,7 +186,7 @@ def producers(session: Session, version_ids: list) -> dict:
     if not version_ids:
         return {}
     writers: dict = defaultdict(list)
-    for row in session.execute(_producers_query(), {"ids": list(version_ids)}):
+    for row in records.connection(session).execute(_producers_query(), {"ids": list(version_ids)}):
         writers[row.artifact_version_id].append(row)
     found = {}
     for version_id, steps in writers.items():
@@ -196,21 +198,34 @@ def producers(session: Session, version_ids: list) -> dict:
     return found
 
 
+def visualizations_of(session: Session, version_ids: list) -> dict:
+    """{version_id: [visualization rows]} in the order they were recorded."""
+    found: dict = defaultdict(list)
+    rows = fetch_by_ids(session, ArtifactVisualization, version_ids, "artifact_version_id", ("created", "id"))
+    for row in rows:
+        found[row.artifact_version_id].append(row)
+    return found
+
+
 @functools.cache
-def _visualizations_query():
+def _versions_query():
+    versions, artifacts = ArtifactVersion.__table__, Artifact.__table__
     return (
-        select(ArtifactVisualization)
-        .where(ArtifactVisualization.artifact_version_id.in_(bindparam("ids", expanding=True)))
-        .order_by(ArtifactVisualization.created, ArtifactVisualization.id)
+        select(versions, *(column.label(f"artifact__{column.key}") for column in artifacts.columns))
+        .join(artifacts, artifacts.c.id == versions.c.artifact_id)
+        .where(versions.c.id.in_(bindparam("ids", expanding=True)))
     )
 
 
-def visualizations_of(session: Session, version_ids: list) -> dict:
-    """{version_id: [ArtifactVisualization]} in the order they were recorded."""
-    found: dict = defaultdict(list)
-    if version_ids:
-        for row in session.scalars(_visualizations_query(), {"ids": list(version_ids)}):
-            found[row.artifact_version_id].append(row)
+def fetch_versions(session: Session, version_ids: Any) -> list[Record]:
+    """Artifact versions as records, each with its `artifact`, in one query."""
+    version_ids = list({i for i in version_ids if i is not None})
+    if not version_ids:
+        return []
+    found = fetch(session, _versions_query(), {"ids": version_ids})
+    for version in found:
+        columns = version.__dict__
+        version.artifact = Record({key[10:]: columns.pop(key) for key in list(columns) if key.startswith("artifact__")})
     return found
 
 
@@ -389,11 +404,14 @@ class ArtifactVersionResource(Resource):
 
         if data.get("version") is None:
             lock_artifact(session, data["artifact_id"])
-        artifact = session.get(Artifact, data["artifact_id"])
+        connection = records.connection(session)
+        artifact = connection.execute(_ARTIFACT_EXISTS, {"id": data["artifact_id"]}).first()
         if artifact is None:
             raise NotFound(f"Unable to get artifact with ID {data['artifact_id']}: No artifact with this ID found.")
         store_id = data.get("artifact_store_id")
-        if store_id is not None and session.get(StackComponent, store_id) is None:
+        if store_id is not None and connection.execute(
+            select(StackComponent.id).where(StackComponent.id == bindparam("id")), {"id": store_id}
+        ).first() is None:
             raise NotFound(f"Unable to get artifact store with ID '{store_id}': No stack component with this ID found.")
         version = data.get("version")
         if version is None:
@@ -404,7 +422,7 @@ class ArtifactVersionResource(Resource):
         if not version or len(version) >= MAX_NAME:
             raise InvalidInput(f"version: the length of the version must be between 1 and {MAX_NAME - 1} characters.")
         row = ArtifactVersion(
-            artifact_id=artifact.id, artifact=artifact, version=version, version_number=_as_number(version),
+            artifact_id=artifact.id, version=version, version_number=_as_number(version),
             type=data["type"], uri=data["uri"], materializer=data["materializer"], data_type=data["data_type"],
             artifact_store_id=store_id,
         )
@@ -431,8 +449,9 @@ class ArtifactVersionResource(Resource):
                 ).limit(1)
             )
         if clash is not None:
+            name = session.scalar(select(Artifact.name).where(Artifact.id == row.artifact_id))
             raise EntityExists(
-                f"Unable to create artifact with name '{row.artifact.name}' and version "
+                f"Unable to create artifact with name '{name}' and version "
                 f"'{row.version}': An artifact with the same name and version already exists."
             )
 
@@ -444,6 +463,9 @@ class ArtifactVersionResource(Resource):
         # as ZenML: the version goes with its step links, model links and
         # visualizations (database cascades), its tags and run metadata
         forget_versions(session, [row.id])
+
+
+_ARTIFACT_EXISTS = select(Artifact.id).where(Artifact.id == bindparam("id"))
 
 
 def _as_number(version: str) -> int | None:
@@ -503,7 +525,7 @@ def create_artifact_version(db: Database, data: dict, actor: Actor) -> dict:
             time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
     # presented after the commit: SQLite's write lock is not held meanwhile
     with db.reading() as session:
-        return ARTIFACT_VERSIONS.present(session.get(ArtifactVersion, version_id), hydrate=True)
+        return ARTIFACT_VERSIONS.present_many(session, fetch_versions(session, [version_id]), True)[0]
 
 
 def prune_artifact_versions(db: Database, only_versions: bool, actor: Actor) -> None:

@@ -9,6 +9,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store import records
 from store.base import Base, Entity, Scoped
 
 
@@ -169,7 +170,8 @@ def _latest_runs(session: Session, owner, key, ids: Iterable, through_deployment
     if not wanted:
         return {}
     query = _latest_runs_query(owner, key, through_deployment)
-    return {found: (run_id, status) for found, run_id, status in session.execute(query, {"ids": list(wanted)})}
+    rows = records.connection(session).execute(query, {"ids": list(wanted)})
+    return {found: (run_id, status) for found, run_id, status in rows}
 
 
 @functools.cache

@@ -176,7 +176,7 @@ class Resource:
         }
 
     def assign_owner(self, session: Session, row: Any, data: dict, actor: Actor) -> None:
-        from store.tables import Workspace
+        from store.records import owner
 
         if hasattr(self.table, "user_id"):
             requested = data.get("user")
@@ -187,7 +187,7 @@ class Resource:
             row.user_id = actor.id
         if hasattr(self.table, "workspace_id"):
             workspace_id = data.get("workspace")
-            if workspace_id is None or session.get(Workspace, workspace_id) is None:
+            if workspace_id is None or owner(session, "workspace", workspace_id) is None:
                 raise NotFound(f"Unable to get workspace with ID '{workspace_id}': No workspace with this ID found.")
             row.workspace_id = workspace_id
 
@@ -237,6 +237,14 @@ def present_brief(noun: str, row: Any) -> dict | None:
     """A related user or workspace as ZenML nests it: not hydrated."""
     if row is None:
         return None
+    from store.records import Record, brief
+
+    if isinstance(row, Record):
+        return brief(row, lambda record: _present_brief(noun, record))
+    return _present_brief(noun, row)
+
+
+def _present_brief(noun: str, row: Any) -> dict:
     if noun == "user":
         from store.users import USERS
 

@@ -72,12 +72,12 @@ RUN_METADATA = RunMetadataResource()
 
 # built once (every presentation of a run, step or artifact version runs it)
 _RUN_METADATA_OF = (
-    select(RunMetadata)
+    select(RunMetadata.__table__)
     .where(
-        RunMetadata.resource_type == bindparam("resource_type"),
-        RunMetadata.resource_id.in_(bindparam("ids", expanding=True)),
+        RunMetadata.__table__.c.resource_type == bindparam("resource_type"),
+        RunMetadata.__table__.c.resource_id.in_(bindparam("ids", expanding=True)),
     )
-    .order_by(RunMetadata.created, RunMetadata.id)
+    .order_by(RunMetadata.__table__.c.created, RunMetadata.__table__.c.id)
 )
 
 
@@ -88,8 +88,9 @@ def run_metadata_for(session: Session, resource_type: str, resource_ids: Any) ->
     resource_ids = list(resource_ids or [])
     if not resource_ids:
         return found
-    rows = session.scalars(_RUN_METADATA_OF, {"resource_type": resource_type, "ids": resource_ids}).unique()
-    for row in rows:
+    from store.records import fetch
+
+    for row in fetch(session, _RUN_METADATA_OF, {"resource_type": resource_type, "ids": resource_ids}):
         found[row.resource_id][row.key] = RUN_METADATA.present(row, hydrate=False)
     return found
 

@@ -119,16 +119,19 @@ class Logs(Entity, Base):
 # --- resources --------------------------------------------------------------
 # (presentation batches every relation of a page: a constant number of queries)
 
+import functools  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
 
-from sqlalchemy import select, update  # noqa: E402
-from sqlalchemy.orm import Session, defer, lazyload  # noqa: E402
+from sqlalchemy import bindparam, select, update  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from store.base import utcnow  # noqa: E402
 from store.errors import BadRequest, EntityExists, NotFound  # noqa: E402
 from store.filtering import FilterField, Kind, parse_bool, parse_uuid  # noqa: E402
-from store.resources import Actor, Resource  # noqa: E402
+from store import records
+from store.records import fetch, fetch_by_ids, fetch_one, owner  # noqa: E402
+from store.resources import Actor, Resource, as_uuid  # noqa: E402
 
 
 
@@ -204,19 +207,16 @@ class RunResource(Resource):
 
         if not rows:
             return []
-        deployment_ids = {r.deployment_id for r in rows if r.deployment_id}
-        query = select(PipelineDeployment).where(PipelineDeployment.id.in_(deployment_ids))
-        # a run shows its pipeline configuration, never the step configurations
-        query = query.options(defer(PipelineDeployment.step_configurations))
-        if not hydrate:
-            query = query.options(defer(PipelineDeployment.pipeline_configuration),
-                                  defer(PipelineDeployment.client_environment))
-        deployments = {d.id: d for d in session.scalars(query).all()} if deployment_ids else {}
+        deployment_ids = [r.deployment_id for r in rows if r.deployment_id]
+        deployments = {
+            d.id: d for d in fetch(session, _run_deployments_query(hydrate), {"ids": list(set(deployment_ids))})
+        } if deployment_ids else {}
 
-        def related(table, present_many, attribute, also=(), options=()):
+        def related(table, present_many, attribute, also=(), records=False):
             ids = {getattr(d, attribute) for d in deployments.values() if getattr(d, attribute)} | set(also)
-            query = select(table).where(table.id.in_(ids)).options(*options)
-            found = session.scalars(query).unique().all() if ids else []
+            if records:
+                return _many(present_many, session, fetch_by_ids(session, table, ids))
+            found = session.scalars(select(table).where(table.id.in_(ids))).unique().all() if ids else []
             return _many(present_many, session, list(found))
 
         # a run may name its pipeline itself, not only through its deployment
@@ -226,9 +226,9 @@ class RunResource(Resource):
         # the runs' tags (hydrated) and their pipelines' tags in one query
         tags = tags_of(session, {"pipeline": list(pipeline_ids), "pipeline_run": ids if hydrate else []})
         pipelines = related(Pipeline, lambda s, found, h: PIPELINES.present_many(s, found, h, tags=tags["pipeline"]),
-                            "pipeline_id", also=pipeline_ids)
+                            "pipeline_id", also=pipeline_ids, records=True)
         # a run shows its stack unhydrated: without the stack's components
-        stacks = related(Stack, STACKS.present_many, "stack_id", options=(lazyload(Stack.components),))
+        stacks = related(Stack, STACKS.present_many, "stack_id", records=True)
         references = code_references(session, deployments.values())
         builds = related(PipelineBuild, BUILDS.present_many, "build_id")
         schedules = related(Schedule, SCHEDULES.present_many, "schedule_id")
@@ -239,10 +239,8 @@ class RunResource(Resource):
         if hydrate:
             from store.artifacts import run_metadata_for
 
-            steps = session.scalars(
-                select(StepRun).where(StepRun.pipeline_run_id.in_(ids)).order_by(StepRun.created)
-            ).unique().all()
-            for step, presented in zip(steps, STEPS.present_many(session, list(steps), False)):
+            steps = fetch_by_ids(session, StepRun, ids, "pipeline_run_id", ("created",))
+            for step, presented in zip(steps, STEPS.present_many(session, steps, False)):
                 steps_by_run[step.pipeline_run_id][step.name] = presented
             run_metadata = run_metadata_for(session, "pipeline_run", ids)
             model_versions = _model_versions(session, {r.model_version_id for r in rows if r.model_version_id})
@@ -306,6 +304,18 @@ class RunResource(Resource):
                 f"Unable to create pipeline run: A pipeline run with name '{row.name}' already exists."
             )
 
+
+
+@functools.cache
+def _run_deployments_query(hydrate: bool):
+    """The deployment columns a run's presentation shows: never the step
+    configurations; the pipeline configuration and client environment
+    only hydrated."""
+    table = _deployment_table().__table__
+    skipped = {"step_configurations"} | (set() if hydrate else {"pipeline_configuration", "client_environment"})
+    return select(*(c for c in table.columns if c.key not in skipped)).where(
+        table.c.id.in_(bindparam("ids", expanding=True))
+    )
 
 
 def _model_versions(session: Session, ids: set) -> dict:
@@ -403,16 +413,15 @@ class StepResource(Resource):
         return self.present_many(object_session(row), [row], hydrate)[0]
 
     def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
-        from store.artifacts import ARTIFACT_VERSIONS, ArtifactVersion
+        from store.artifacts import ARTIFACT_VERSIONS, fetch_versions
 
         if not rows:
             return []
         ids = [r.id for r in rows]
-        inputs = session.execute(select(StepRunInput).where(StepRunInput.step_id.in_(ids))).scalars().all()
-        outputs = session.execute(select(StepRunOutput).where(StepRunOutput.step_id.in_(ids))).scalars().all()
-        version_ids = {link.artifact_version_id for link in [*inputs, *outputs]}
-        versions = session.scalars(select(ArtifactVersion).where(ArtifactVersion.id.in_(version_ids))).unique().all() if version_ids else []
-        presented = _many(ARTIFACT_VERSIONS.present_many, session, list(versions))
+        inputs = fetch_by_ids(session, StepRunInput, ids, "step_id")
+        outputs = fetch_by_ids(session, StepRunOutput, ids, "step_id")
+        versions = fetch_versions(session, {link.artifact_version_id for link in [*inputs, *outputs]})
+        presented = _many(ARTIFACT_VERSIONS.present_many, session, versions)
         ins: dict = defaultdict(dict)
         outs: dict = defaultdict(dict)
         for link in inputs:
@@ -429,7 +438,7 @@ class StepResource(Resource):
             from store.artifacts import run_metadata_for
 
             configurations = step_configurations_of(session, (r.deployment_id for r in rows))
-            for entry in session.scalars(select(Logs).where(Logs.step_run_id.in_(ids))).all():
+            for entry in fetch_by_ids(session, Logs, ids, "step_run_id"):
                 logs[entry.step_run_id] = entry
             for parent_id, child_id in session.execute(
                 select(step_run_parents.c.parent_id, step_run_parents.c.child_id).where(step_run_parents.c.child_id.in_(ids))
@@ -539,7 +548,7 @@ def create_step(db, data: dict, actor: Actor) -> dict:
     Everything is checked before the first write: on SQLite the first
     INSERT takes the database's write lock, held until the commit."""
     with db.unit_of_work() as session:
-        run = session.get(PipelineRun, data["pipeline_run_id"])
+        run = records.connection(session).execute(_RUN_OF_STEP, {"id": data["pipeline_run_id"]}).first()
         if run is None:
             raise NotFound(
                 f"Unable to create step `{data['name']}`: No pipeline run with ID '{data['pipeline_run_id']}' found."
@@ -586,25 +595,34 @@ def create_step(db, data: dict, actor: Actor) -> dict:
 def update_step(db, step_id, data: dict, actor: Actor) -> dict:
     """`PUT /steps/{id}`: status, end time, outputs; the run follows."""
     with db.unit_of_work() as session:
-        step = session.get(StepRun, step_id)
+        step = records.connection(session).execute(_STEP_TO_UPDATE, {"id": step_id}).first()
         if step is None:
             raise NotFound(f"Unable to update step with ID {step_id}: No step with this ID found.")
         # checked before the first write (SQLite's write lock is held from there to the commit)
         links = _output_links(session, step.id, data.get("outputs") or {}, "default")
         links += _output_links(session, step.id, data.get("saved_artifact_versions") or {}, "manual", pending=links)
         links += _input_links(session, step.id, data.get("loaded_artifact_versions") or {}, "manual")
+        values = {"updated": utcnow()}
         if data.get("status") is not None:
-            step.status = data["status"]
+            values["status"] = data["status"]
         if data.get("end_time") is not None:
-            step.end_time = data["end_time"]
+            values["end_time"] = data["end_time"]
         if data.get("model_version_id") and step.model_version_id is None:
-            step.model_version_id = data["model_version_id"]
-        step.updated = utcnow()
+            values["model_version_id"] = data["model_version_id"]
         session.add_all(links)
         session.flush()
+        records.connection(session).execute(update(StepRun.__table__).where(StepRun.__table__.c.id == step.id), values)
         refresh_run_status(session, step.pipeline_run_id)
         step_id = step.id
     return present_step(db, step_id)
+
+
+# the unit of work's look-ups, built once: columns over the session's connection
+_RUN_OF_STEP = select(PipelineRun.id, PipelineRun.deployment_id).where(PipelineRun.id == bindparam("id"))
+_STEP_TO_UPDATE = select(StepRun.id, StepRun.pipeline_run_id, StepRun.model_version_id).where(
+    StepRun.id == bindparam("id")
+)
+_RUN_TO_UPDATE = select(PipelineRun.id, PipelineRun.model_version_id).where(PipelineRun.id == bindparam("id"))
 
 
 def create_run(db, workspace, data: dict, actor: Actor) -> dict:
@@ -639,10 +657,11 @@ def _get_or_create_run(db, workspace, data: dict, actor: Actor) -> tuple:
     from store.workspaces import WORKSPACES
 
     with db.unit_of_work() as session:
-        # kept referenced: the session's identity map holds rows weakly, and
-        # `RUNS.build` gets the workspace again
-        workspace_row = find_row(session, WORKSPACES, workspace)
-        workspace_id = workspace_row.id
+        # by id (what the client sends) from the request's cache, which
+        # `RUNS.build` and the answer read it from again
+        key = as_uuid(workspace)
+        workspace_row = owner(session, "workspace", key) if key is not None else None
+        workspace_id = (workspace_row or find_row(session, WORKSPACES, workspace)).id
         placeholder_id = session.scalar(
             select(PipelineRun.id).with_for_update().where(
                 PipelineRun.deployment_id == data["deployment"],
@@ -697,17 +716,17 @@ def update_run(db, run_id, data: dict, actor: Actor) -> dict:
     from store.tags import attach_tags, detach_tags
 
     with db.unit_of_work() as session:
-        run = session.get(PipelineRun, run_id)
+        run = records.connection(session).execute(_RUN_TO_UPDATE, {"id": run_id}).first()
         if run is None:
             raise NotFound(f"Unable to update pipeline run with ID {run_id}: No pipeline run with this ID found.")
         attach_tags(session, "pipeline_run", run.id, data.get("add_tags"))
         detach_tags(session, "pipeline_run", run.id, data.get("remove_tags"))
+        values = {"updated": utcnow()}
         if data.get("status"):
-            run.status = data["status"]
-            run.end_time = data.get("end_time")
+            values.update(status=data["status"], end_time=data.get("end_time"))
         if data.get("model_version_id") and run.model_version_id is None:
-            run.model_version_id = data["model_version_id"]
-        run.updated = utcnow()
+            values["model_version_id"] = data["model_version_id"]
+        records.connection(session).execute(update(PipelineRun.__table__).where(PipelineRun.__table__.c.id == run.id), values)
         run_id = run.id
     return present_run(db, run_id)
 
@@ -717,13 +736,13 @@ def present_run(db, run_id) -> dict:
     commit (presenting inside the unit of work would hold SQLite's write
     lock for as long as the presentation's queries take)."""
     with db.reading() as session:
-        return RUNS.present(session.get(PipelineRun, run_id), hydrate=True)
+        return RUNS.present_many(session, [fetch_one(session, PipelineRun, run_id)], True)[0]
 
 
 def present_step(db, step_id) -> dict:
     """A step as the write use cases answer it: hydrated, read after their commit."""
     with db.reading() as session:
-        return STEPS.present(session.get(StepRun, step_id), hydrate=True)
+        return STEPS.present_many(session, [fetch_one(session, StepRun, step_id)], True)[0]
 
 
 def run_field(db, run_id, field: str) -> Any:

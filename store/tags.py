@@ -178,11 +178,12 @@ def _tags_query(resource_types: tuple[str, ...]):
              TagLink.resource_id.in_(bindparam(f"ids_{resource_type}", expanding=True)))
         for resource_type in resource_types
     ]
+    tags = Tag.__table__
     return (
-        select(TagLink.resource_type, TagLink.resource_id, Tag)
-        .join(Tag, Tag.id == TagLink.tag_id)
+        select(TagLink.resource_type.label("tagged_type"), TagLink.resource_id.label("tagged_id"), tags)
+        .join(tags, tags.c.id == TagLink.tag_id)
         .where(or_(*conditions))
-        .order_by(Tag.name)
+        .order_by(tags.c.name)
     )
 
 
@@ -194,10 +195,12 @@ def tags_of(session: Session, wanted: dict[str, list]) -> dict[str, dict[Any, li
     if not asked:
         return found
     parameters = {f"ids_{resource_type}": ids for resource_type, ids in asked.items()}
-    rows = session.execute(_tags_query(tuple(sorted(asked))), parameters).all()
-    counts = tagged_counts(session, list({tag.id for _, _, tag in rows}))
-    for resource_type, resource_id, tag in rows:
-        found[resource_type][resource_id].append(TAGS._present(tag, False, counts.get(tag.id, 0)))
+    from store.records import fetch
+
+    rows = fetch(session, _tags_query(tuple(sorted(asked))), parameters)
+    counts = tagged_counts(session, list({tag.id for tag in rows}))
+    for tag in rows:
+        found[tag.tagged_type][tag.tagged_id].append(TAGS._present(tag, False, counts.get(tag.id, 0)))
     return found
 
 
