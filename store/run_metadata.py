@@ -17,7 +17,6 @@ from sqlalchemy import JSON, ForeignKey, Index, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import Base, Entity, Scoped
-from store.crud import find_row
 from store.db import Database
 from store.errors import IllegalOperation, InvalidInput, NotFound
 from store.filtering import Kind
@@ -120,10 +119,10 @@ def _check_target(session: Session, resource_type: str, resource_id: Any) -> Non
 def create_run_metadata(db: Database, workspace: Any, data: dict, actor: Actor) -> list[dict]:
     """Record one row per key of `values`, typed by `types`."""
     from store.stacks import StackComponent
-    from store.workspaces import WORKSPACES
+    from store.workspaces import find_workspace
 
     with db.unit_of_work() as session:
-        workspace_id = find_row(session, WORKSPACES, workspace).id
+        workspace_id = find_workspace(session, workspace).id
         if data["workspace"] != workspace_id:
             raise IllegalOperation(
                 f"Creating run metadata outside of the workspace scope of this endpoint `{workspace}` is not supported."

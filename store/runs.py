@@ -130,8 +130,8 @@ from store.base import utcnow  # noqa: E402
 from store.errors import BadRequest, EntityExists, NotFound  # noqa: E402
 from store.filtering import FilterField, Kind, parse_bool, parse_uuid  # noqa: E402
 from store import records
-from store.records import fetch, fetch_by_ids, fetch_one, owner  # noqa: E402
-from store.resources import Actor, Resource, as_uuid  # noqa: E402
+from store.records import fetch, fetch_by_ids, fetch_one  # noqa: E402
+from store.resources import Actor, Resource  # noqa: E402
 
 
 
@@ -200,7 +200,7 @@ class RunResource(Resource):
 
     def present_many(self, session: Session, rows: list, hydrate: bool) -> list[dict]:
         from store.pipelines import (
-            BUILDS, PIPELINES, SCHEDULES, Pipeline, PipelineBuild, PipelineDeployment, Schedule, code_references,
+            BUILDS, PIPELINES, SCHEDULES, Pipeline, PipelineBuild, Schedule, code_references,
         )
         from store.stacks import STACKS, Stack
         from store.tags import tags_of
@@ -365,23 +365,25 @@ def run_status(step_statuses: list[str], steps_expected: int) -> str:
     return "completed"
 
 
+_RUN_STATUS_FOR_UPDATE = (
+    select(PipelineRun.status, PipelineRun.deployment_id).where(PipelineRun.id == bindparam("id")).with_for_update()
+)
+_STEP_STATUSES = select(StepRun.status).where(StepRun.pipeline_run_id == bindparam("id"))
+
+
 def refresh_run_status(session: Session, run_id) -> None:
     """Make the run's status follow its steps (serialised per run)."""
     # lock the run row itself (columns only: PostgreSQL refuses FOR UPDATE on outer joins)
-    current, deployment_id = session.execute(
-        select(PipelineRun.status, PipelineRun.deployment_id).where(PipelineRun.id == run_id).with_for_update()
-    ).one()
-    statuses = list(session.scalars(select(StepRun.status).where(StepRun.pipeline_run_id == run_id)).all())
+    connection = records.connection(session)
+    current, deployment_id = connection.execute(_RUN_STATUS_FOR_UPDATE, {"id": run_id}).one()
+    statuses = list(connection.execute(_STEP_STATUSES, {"id": run_id}).scalars())
     expected = _steps_in_deployment(session, deployment_id) if deployment_id else len(statuses)
     status = run_status(statuses, expected)
     if status != current:
         values = {"status": status}
         if status in ("completed", "failed"):
             values["end_time"] = utcnow()
-        session.execute(
-            update(PipelineRun).where(PipelineRun.id == run_id).values(**values)
-            .execution_options(synchronize_session="evaluate")
-        )
+        connection.execute(update(PipelineRun.__table__).where(PipelineRun.__table__.c.id == run_id), values)
         if status in ("completed", "failed"):
             from store.server import record_onboarding_in
 
@@ -501,16 +503,24 @@ STEPS = StepResource()
 # --- use cases ---------------------------------------------------------------
 
 
-def _input_links(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> list:
-    """The input links to add (checked, not added)."""
+@functools.cache
+def _versions_found_query():
     from store.artifacts import ArtifactVersion
 
+    return select(ArtifactVersion.id).where(ArtifactVersion.id.in_(bindparam("ids", expanding=True)))
+
+
+_INPUT_NAMES = select(StepRunInput.name).where(StepRunInput.step_id == bindparam("id"))
+_OUTPUT_VERSIONS = select(StepRunOutput.artifact_version_id).where(StepRunOutput.step_id == bindparam("id"))
+
+
+def _input_links(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False) -> list:
+    """The input links to add (checked, not added)."""
     if not artifacts:
         return []
-    found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
-    existing = set() if new_step else set(
-        session.scalars(select(StepRunInput.name).where(StepRunInput.step_id == step_id)).all()
-    )
+    connection = records.connection(session)
+    found = set(connection.execute(_versions_found_query(), {"ids": list(artifacts.values())}).scalars())
+    existing = set() if new_step else set(connection.execute(_INPUT_NAMES, {"id": step_id}).scalars())
     links = []
     for name, version_id in artifacts.items():
         if version_id not in found:
@@ -523,14 +533,11 @@ def _input_links(session: Session, step_id, artifacts: dict, kind: str, new_step
 def _output_links(session: Session, step_id, artifacts: dict, kind: str, new_step: bool = False,
                   pending: list = ()) -> list:
     """The output links to add (checked, not added), beyond those `pending`."""
-    from store.artifacts import ArtifactVersion
-
     if not artifacts:
         return []
-    found = set(session.scalars(select(ArtifactVersion.id).where(ArtifactVersion.id.in_(artifacts.values()))).all())
-    existing = set() if new_step else set(
-        session.scalars(select(StepRunOutput.artifact_version_id).where(StepRunOutput.step_id == step_id)).all()
-    )
+    connection = records.connection(session)
+    found = set(connection.execute(_versions_found_query(), {"ids": list(artifacts.values())}).scalars())
+    existing = set() if new_step else set(connection.execute(_OUTPUT_VERSIONS, {"id": step_id}).scalars())
     existing |= {link.artifact_version_id for link in pending}
     links = []
     for name, version_id in artifacts.items():
@@ -553,9 +560,7 @@ def create_step(db, data: dict, actor: Actor) -> dict:
             raise NotFound(
                 f"Unable to create step `{data['name']}`: No pipeline run with ID '{data['pipeline_run_id']}' found."
             )
-        clash = session.scalar(
-            select(StepRun.id).where(StepRun.pipeline_run_id == run.id, StepRun.name == data["name"])
-        )
+        clash = records.connection(session).execute(_STEP_NAMED, {"run": run.id, "name": data["name"]}).first()
         if clash is not None:
             raise EntityExists(
                 f"Unable to create step `{data['name']}`: A step with this name already exists in the "
@@ -566,7 +571,7 @@ def create_step(db, data: dict, actor: Actor) -> dict:
         step.deployment_id = data.get("deployment") or run.deployment_id
         parent_ids = data.get("parent_step_ids") or []
         if parent_ids:
-            known = set(session.scalars(select(StepRun.id).where(StepRun.id.in_(parent_ids))).all())
+            known = set(records.connection(session).execute(_STEPS_FOUND, {"ids": parent_ids}).scalars())
             for parent_id in parent_ids:
                 if parent_id not in known:
                     raise NotFound(f"Unable to set parent step for step with ID {step.id}: No parent step with ID {parent_id} found.")
@@ -622,6 +627,8 @@ _RUN_OF_STEP = select(PipelineRun.id, PipelineRun.deployment_id).where(PipelineR
 _STEP_TO_UPDATE = select(StepRun.id, StepRun.pipeline_run_id, StepRun.model_version_id).where(
     StepRun.id == bindparam("id")
 )
+_STEP_NAMED = select(StepRun.id).where(StepRun.pipeline_run_id == bindparam("run"), StepRun.name == bindparam("name"))
+_STEPS_FOUND = select(StepRun.id).where(StepRun.id.in_(bindparam("ids", expanding=True)))
 _RUN_TO_UPDATE = select(PipelineRun.id, PipelineRun.model_version_id).where(PipelineRun.id == bindparam("id"))
 
 
@@ -651,17 +658,12 @@ def get_or_create_run(db, workspace, data: dict, actor: Actor) -> list:
 
 def _get_or_create_run(db, workspace, data: dict, actor: Actor) -> tuple:
     """(run id, created) of `get_or_create_run`, in one unit of work."""
-    from store.crud import find_row
     from store.errors import IllegalOperation
     from store.tags import attach_tags
-    from store.workspaces import WORKSPACES
+    from store.workspaces import find_workspace
 
     with db.unit_of_work() as session:
-        # by id (what the client sends) from the request's cache, which
-        # `RUNS.build` and the answer read it from again
-        key = as_uuid(workspace)
-        workspace_row = owner(session, "workspace", key) if key is not None else None
-        workspace_id = (workspace_row or find_row(session, WORKSPACES, workspace)).id
+        workspace_id = find_workspace(session, workspace).id
         placeholder_id = session.scalar(
             select(PipelineRun.id).with_for_update().where(
                 PipelineRun.deployment_id == data["deployment"],

@@ -43,6 +43,17 @@ class WorkspaceResource(Resource):
 WORKSPACES = WorkspaceResource()
 
 
+def find_workspace(session: Session, name_or_id: Any) -> Any:
+    """The workspace a URL names (by id: from the request's records, which
+    its answer reads again; by name: a query), or NotFound."""
+    from store.records import owner
+    from store.resources import as_uuid
+
+    key = as_uuid(name_or_id)
+    found = owner(session, "workspace", key) if key is not None else None
+    return found if found is not None else find_row(session, WORKSPACES, name_or_id)
+
+
 def workspace_statistics(db: Database, name_or_id: Any) -> dict[str, int]:
     with db.reading() as session:
         row = find_row(session, WORKSPACES, name_or_id)
