@@ -247,6 +247,18 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU time (all cores, every process: the database server's too) the
+    machine has spent busy so far, from /proc/stat; 0 where it is not there."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(value) for value in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_recording(
     url: str, seeded: Seeded, clients: int, duration: float, probe_alone: int, server_pid: int | None = None
 ) -> dict[str, Any]:
@@ -280,10 +292,12 @@ def measure_recording(
         client_alone = probe.expect("alone", timeout=600)["client"]
         log(f"runs: {clients} clients record runs for {duration:g}s; the probe lists pages meanwhile")
         server_cpu = tree_cpu_seconds(server_pid) if server_pid else 0.0
+        busy = machine_busy_seconds()
         for process in processes:
             process.send(cmd="go", duration=duration)
         reports = [process.expect("done", timeout=duration + 300) for process in processes]
         server_cpu = tree_cpu_seconds(server_pid) - server_cpu if server_pid else None
+        busy = machine_busy_seconds() - busy
     finally:
         for process in processes:
             process.stop()
@@ -306,6 +320,10 @@ def measure_recording(
         "recording_clients_ms_per_run": round(sum(r["cpu_s"] for r in recorded) * 1000 / runs, 1) if runs else None,
         "probe_s": round(probed["cpu_s"], 1),
         "probe_pages": len(probed["client"]) + len(probed["raw"]),
+        # everything the machine ran meanwhile: with the figures above, what
+        # is left is mostly the database server (PostgreSQL, MariaDB)
+        "machine_busy_s": round(busy, 1),
+        "window_s": round(max(r["elapsed"] for r in recorded), 1) if recorded else None,
         "cores": os.cpu_count(),
     }
     return {

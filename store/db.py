@@ -59,6 +59,12 @@ class Database:
 
         self.engine = make_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # one read statement needs no transaction: on a server database that
+        # saves the BEGIN and ROLLBACK round trips (SQLite has none to save,
+        # and switching its connection's mode costs more than it gains)
+        self._single_reads = (
+            self.engine if self.backend == "sqlite" else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @property
     def backend(self) -> str:
@@ -83,6 +89,10 @@ class Database:
             raise
         finally:
             session.close()
+
+    def single_read(self):
+        """A connection for one read statement (`with db.single_read() as c:`)."""
+        return self._single_reads.connect()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

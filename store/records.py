@@ -35,6 +35,12 @@ class Record:
         return f"Record(id={self.__dict__.get('id')!r})"
 
 
+def _record(keys: list[str], values: Any) -> Record:
+    record = Record.__new__(Record)
+    record.__dict__ = dict(zip(keys, values))
+    return record
+
+
 @functools.cache
 def by_ids(table: Any, column: str = "id", order_by: tuple[str, ...] = ()) -> Select:
     """`SELECT * FROM table WHERE column IN :ids [ORDER BY ...]`, built once
@@ -57,8 +63,9 @@ def connection(session: Session):
 def fetch(session: Session, query: Select, parameters: Mapping[str, Any] | None = None) -> list[Record]:
     """The rows of a Core select, run on the session's connection, with
     their owners attached (see `attach_owners`)."""
-    rows = connection(session).execute(query, parameters or {}).mappings()
-    return attach_owners(session, [Record(row) for row in rows])
+    result = connection(session).execute(query, parameters or {})
+    keys = list(result.keys())
+    return attach_owners(session, [_record(keys, row) for row in result])
 
 
 def fetch_by_ids(session: Session, table: Any, ids: Iterable, column: str = "id",

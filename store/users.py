@@ -232,7 +232,7 @@ def load_active_user(db: Database, user_id: Any) -> Actor | None:
     `Session.get` of the user cost several times as much)."""
     if user_id is None:
         return None
-    with db.engine.connect() as connection:
+    with db.single_read() as connection:
         row = connection.execute(_ACTIVE_USER, {"id": user_id}).mappings().first()
     if row is None:
         return None
