@@ -51,14 +51,31 @@ def list_entities(
             order,
             params,
             lambda rows: resource.present_many(session, rows, params.hydrate),
+            (lambda page_query: as_records(session, page_query)) if resource.reads_records else None,
         )
         return page.as_dict()
+
+
+def as_records(session, query) -> list:
+    """The rows of an entity select as Records (see `Resource.reads_records`):
+    the entity's columns, without its eager loads."""
+    from sqlalchemy.orm import lazyload
+
+    from store.records import fetch
+
+    return fetch(session, query.options(lazyload("*")))
 
 
 def get_entity(
     db: Database, resource: Resource, name_or_id: Any, actor: Actor, hydrate: bool = True
 ) -> dict:
     with db.reading() as session:
+        if resource.reads_records:
+            found = as_records(session, resource.base_query().where(resource.lookup(name_or_id)).limit(1))
+            if not found:
+                raise resource.not_found(name_or_id)
+            resource.authorize("read", actor, found[0])
+            return resource.present_many(session, found, hydrate)[0]
         row = find_row(session, resource, name_or_id)
         resource.authorize("read", actor, row)
         return resource.present(row, hydrate)

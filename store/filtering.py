@@ -229,8 +229,10 @@ def paginate(
     order: list[Any],
     params: ListParams,
     present: Callable[[list], list],
+    load: Callable[[Select], list] | None = None,
 ) -> Page:
-    """Count, check the page, fetch one page and present its rows."""
+    """Count, check the page, fetch one page (with `load`, or as ORM
+    entities) and present its rows."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     total = total or 0
     total_pages = max(1, math.ceil(total / params.size))
@@ -240,9 +242,8 @@ def paginate(
             f"{params.size} and there are a total of {total} items for this "
             f"query. The maximum page value therefore is {total_pages}."
         )
-    rows = session.scalars(
-        query.order_by(*order).limit(params.size).offset(params.size * (params.page - 1))
-    ).unique().all()
+    query = query.order_by(*order).limit(params.size).offset(params.size * (params.page - 1))
+    rows = load(query) if load is not None else session.scalars(query).unique().all()
     return Page(
         index=params.page,
         max_size=params.size,

@@ -56,6 +56,10 @@ class Resource:
     #: requests' `tags` and updates' `add_tags`/`remove_tags` are applied
     #: by the generic use cases.
     tag_type: ClassVar[str | None] = None
+    #: Its presentation reads only the row's columns and its `user` and
+    #: `workspace`: lists and gets load its rows as `store.records.Record`s,
+    #: not as ORM entities (several times cheaper).
+    reads_records: ClassVar[bool] = False
 
     @property
     def nouns(self) -> str:

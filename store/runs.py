@@ -175,6 +175,7 @@ class RunResource(Resource):
     noun = "run"
     table = PipelineRun
     tag_type = "pipeline_run"
+    reads_records = True
     extra_filters = {
         "orchestrator_run_id": Kind.STRING,
         "pipeline_id": Kind.UUID,
@@ -396,6 +397,7 @@ def refresh_run_status(session: Session, run_id) -> None:
 class StepResource(Resource):
     noun = "step run"
     table = StepRun
+    reads_records = True
     extra_filters = {
         "code_hash": Kind.STRING,
         "cache_key": Kind.STRING,
