@@ -327,6 +327,7 @@ class ArtifactVersionResource(Resource):
     table = ArtifactVersion
     unique = ()
     tag_type = "artifact_version"
+    reads_records = True
 
     def filters(self) -> dict[str, FilterField]:
         t = ArtifactVersion
@@ -366,7 +367,11 @@ class ArtifactVersionResource(Resource):
         if not rows:
             return []
         ids = [r.id for r in rows]
-        artifacts = {r.artifact_id: r.artifact for r in rows}
+        # entities and `fetch_versions` records carry their artifact; other records do not
+        artifacts = {r.artifact_id: found for r in rows if (found := getattr(r, "artifact", None)) is not None}
+        missing = {r.artifact_id for r in rows} - artifacts.keys()
+        if missing:
+            artifacts.update((a.id, a) for a in fetch_by_ids(session, Artifact, missing))
         both = tags_of(session, {"artifact_version": ids, "artifact": list(artifacts)})
         nested = {
             a["id"]: a for a in ARTIFACTS.present_many(session, list(artifacts.values()), False, tags=both["artifact"])
