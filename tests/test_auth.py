@@ -66,6 +66,25 @@ def test_expired_token_is_401_and_a_new_login_works(app):
     assert fresh.get("/api/v1/current-user").status_code == 200
 
 
+def test_a_token_used_while_valid_is_refused_once_it_expires(sqlite_app):
+    """Verified tokens are remembered (extensions.VerifiedTokenCache): a
+    token that worked must still stop working when it expires."""
+    import time
+
+    app = sqlite_app
+    with app.app_context():
+        default_id = ApiClient(app).get("/api/v1/current-user").json["id"]
+        short = create_access_token(identity=default_id, expires_delta=timedelta(seconds=2))
+    http = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {short}"}
+    assert http.get("/api/v1/current-user", headers=headers).status_code == 200
+    assert http.get("/api/v1/current-user", headers=headers).status_code == 200
+    time.sleep(2.5)
+    response = http.get("/api/v1/current-user", headers=headers)
+    assert response.status_code == 401
+    assert response.json == {"detail": ["AuthorizationException", "Authentication error: the token has expired."]}
+
+
 def test_token_from_another_server_is_refused(app, tmp_path):
     from app import create_app
 
