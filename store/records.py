@@ -10,8 +10,8 @@ processors, eager loads of `user` and `workspace` on every scoped row).
 A `Record` is such a row read with Core: its columns as attributes, under
 the same names as the entity's, so the resources' `present` methods take
 either. The users and workspaces that presentations nest (`row.user`,
-`row.workspace`) are loaded once per request (or per session outside a
-request, see `scope`), and each one is presented once (`brief`).
+`row.workspace`) are loaded once per request (`open_scope`; outside a
+request, once per session), and each one is presented once (`brief`).
 """
 
 from __future__ import annotations
