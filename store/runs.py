@@ -129,7 +129,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from store.base import utcnow  # noqa: E402
 from store.errors import BadRequest, EntityExists, NotFound  # noqa: E402
 from store.filtering import FilterField, Kind, parse_bool, parse_uuid  # noqa: E402
-from store import records
+from store import records  # noqa: E402
 from store.records import fetch, fetch_by_ids, fetch_one  # noqa: E402
 from store.resources import Actor, Resource  # noqa: E402
 
