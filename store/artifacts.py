@@ -328,19 +328,21 @@ class ArtifactVersionResource(Resource):
     unique = ()
     tag_type = "artifact_version"
     reads_records = True
+    extra_filters = {
+        "artifact_id": Kind.UUID,
+        "version": Kind.STRING,
+        "version_number": Kind.NUMBER,
+        "type": Kind.STRING,
+        "artifact_store_id": Kind.UUID,
+    }
 
     def filters(self) -> dict[str, FilterField]:
         t = ArtifactVersion
         fields = super().filters()
         fields.update(
-            artifact_id=FilterField(Kind.UUID, t.artifact_id),
-            version=FilterField(Kind.STRING, t.version),
-            version_number=FilterField(Kind.NUMBER, t.version_number),
             uri=FilterField(Kind.STRING, t.uri, sortable=False),
-            type=FilterField(Kind.STRING, t.type),
             materializer=FilterField(Kind.STRING, source_path(t.materializer), sortable=False),
             data_type=FilterField(Kind.STRING, source_path(t.data_type), sortable=False),
-            artifact_store_id=FilterField(Kind.UUID, t.artifact_store_id),
             name=related(Kind.STRING, Artifact.name, lambda c: t.artifact_id.in_(select(Artifact.id).where(c))),
             has_custom_name=related(
                 Kind.BOOL, Artifact.has_custom_name, lambda c: t.artifact_id.in_(select(Artifact.id).where(c))

@@ -63,16 +63,18 @@ class DeviceResource(Resource):
     noun = "device"
     table = Device
     unique = ()
+    extra_filters = {
+        "expires": Kind.DATETIME,
+        "client_id": Kind.UUID,
+        "status": Kind.STRING,
+        "trusted_device": Kind.BOOL,
+        "failed_auth_attempts": Kind.NUMBER,
+        "last_login": Kind.DATETIME,
+    }
 
     def filters(self) -> dict[str, FilterField]:
         fields = super().filters()
         fields.update(
-            expires=FilterField(Kind.DATETIME, Device.expires),
-            client_id=FilterField(Kind.UUID, Device.client_id),
-            status=FilterField(Kind.STRING, Device.status),
-            trusted_device=FilterField(Kind.BOOL, Device.trusted_device),
-            failed_auth_attempts=FilterField(Kind.NUMBER, Device.failed_auth_attempts),
-            last_login=FilterField(Kind.DATETIME, Device.last_login),
             # the list is always the caller's own devices (see `visible`)
             scope_user=FilterField(
                 Kind.UUID, Device.user_id, sortable=False, always=True,

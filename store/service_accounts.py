@@ -149,14 +149,16 @@ class APIKeyResource(Resource):
     noun = "API key"
     table = APIKey
     unique = ("name", "service_account_id")
+    extra_filters = {
+        "description": Kind.STRING,
+        "active": Kind.BOOL,
+        "last_login": Kind.DATETIME,
+        "last_rotated": Kind.DATETIME,
+    }
 
     def filters(self) -> dict[str, FilterField]:
         fields = super().filters()
         fields.update(
-            description=FilterField(Kind.STRING, APIKey.description),
-            active=FilterField(Kind.BOOL, APIKey.active),
-            last_login=FilterField(Kind.DATETIME, APIKey.last_login),
-            last_rotated=FilterField(Kind.DATETIME, APIKey.last_rotated),
             service_account=FilterField(Kind.UUID, APIKey.service_account_id),
         )
         return fields

@@ -347,13 +347,11 @@ def _through(column_of_trigger, table, column):
 class TriggerResource(NamedInWorkspace):
     noun = "trigger"
     table = Trigger
+    extra_filters = {"event_source_id": Kind.UUID, "action_id": Kind.UUID, "is_active": Kind.BOOL}
 
     def filters(self) -> dict[str, FilterField]:
         fields = super().filters()
         fields.update(
-            event_source_id=FilterField(Kind.UUID, Trigger.event_source_id),
-            action_id=FilterField(Kind.UUID, Trigger.action_id),
-            is_active=FilterField(Kind.BOOL, Trigger.is_active),
             action_flavor=_through(Trigger.action_id, Action, Action.flavor),
             action_subtype=_through(Trigger.action_id, Action, Action.plugin_subtype),
             event_source_flavor=_through(Trigger.event_source_id, EventSource, EventSource.flavor),
