@@ -17,26 +17,16 @@ import uuid
 
 import pytest
 
+from tests.compat.scenario_code import REMOTE_TEMPLATE
+
 pytestmark = pytest.mark.compat
 
 TEMPLATES = """
-from zenml import pipeline, step
 from zenml.client import Client
 from zenml.enums import StackComponentType as T
-from zenml.models import BuildItem, ComponentRequest, PipelineBuildRequest, PipelineDeploymentRequest
 
 p = params
-
-
-@step
-def greet(name: str) -> str:
-    return f"hello {name}"
-
-
-@pipeline(name=p["pipeline"], enable_cache=False)
-def greeting(name: str = "world"):
-    greet(name)
-
+""" + REMOTE_TEMPLATE + """
 
 def template_view(t):
     return {
@@ -58,34 +48,6 @@ def names_of(page):
     return {"total": page.total, "names": [t.name for t in page.items]}
 
 
-def component(client, name, type_, flavor, configuration):
-    return client.zen_store.create_stack_component(ComponentRequest(
-        name=name, type=type_, flavor=flavor, configuration=configuration,
-        user=client.active_user.id, workspace=client.active_workspace.id,
-    ))
-
-
-def build_for(client, stack_id, pipeline_id, is_local=False):
-    return client.zen_store.create_build(PipelineBuildRequest(
-        user=client.active_user.id, workspace=client.active_workspace.id,
-        stack=stack_id, pipeline=pipeline_id, is_local=is_local, contains_code=True,
-        images={"orchestrator": BuildItem(image=p["image"], contains_code=True)},
-    ))
-
-
-def deployment_with(client, source, stack_id, build_id):
-    return client.zen_store.create_deployment(PipelineDeploymentRequest(
-        user=client.active_user.id, workspace=client.active_workspace.id,
-        stack=stack_id, pipeline=source.pipeline.id, build=build_id,
-        run_name_template=source.run_name_template,
-        pipeline_configuration=source.pipeline_configuration,
-        step_configurations=source.step_configurations,
-        client_environment=source.client_environment,
-        client_version=source.client_version, server_version=source.server_version,
-        pipeline_version_hash=source.pipeline_version_hash, pipeline_spec=source.pipeline_spec,
-    ))
-
-
 # the local orchestrator imports this file again to load the steps
 if __name__ == "__main__":
     client = Client()
@@ -95,7 +57,7 @@ if __name__ == "__main__":
 
     # refusals: no build, a stack with local components, no deployment at all
     result["no_build"] = raises(client.create_run_template, p["template"], deployment_id=source.id)
-    local_build = build_for(client, client.active_stack_model.id, source.pipeline.id)
+    local_build = build_for(client, client.active_stack_model.id, source.pipeline.id, p["image"])
     local = deployment_with(client, source, client.active_stack_model.id, local_build.id)
     result["local_stack"] = raises(client.create_run_template, p["template"], deployment_id=local.id)
     result["no_deployment"] = raises(client.create_run_template, p["template"], deployment_id=p["missing_id"])
@@ -104,7 +66,7 @@ if __name__ == "__main__":
     orchestrator = component(client, p["orchestrator"], T.ORCHESTRATOR, "kubernetes", {})
     store = component(client, p["store"], T.ARTIFACT_STORE, "s3", {"path": "s3://zenyard-compat/artifacts"})
     stack = client.create_stack(p["stack"], {T.ORCHESTRATOR: orchestrator.id, T.ARTIFACT_STORE: store.id})
-    build = build_for(client, stack.id, source.pipeline.id)
+    build = build_for(client, stack.id, source.pipeline.id, p["image"])
     deployment = deployment_with(client, source, stack.id, build.id)
     result["ids"] = {"build": str(build.id), "deployment": str(deployment.id), "stack": str(stack.id),
                      "pipeline": str(source.pipeline.id)}

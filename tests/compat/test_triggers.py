@@ -1,8 +1,9 @@
 """Event sources, actions and triggers with the stock client, and a signed
 GitHub push to the webhook that queues a run of the template.
 
-The template is made as in `test_templates.py` (a real run on the default
-stack, then a remote stack, a build and a deployment with that build). The
+The template is made as in `test_templates.py`, with the same client code
+(`scenario_code.REMOTE_TEMPLATE`: a real run on the default stack, then a
+remote stack, a build and a deployment with that build). The
 server has a server URL, so template runs are accepted; no worker runs
 them: the run stays `initializing`, which is what the webhook is checked
 for (the Docker suite runs templates for real).
@@ -20,35 +21,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.compat.scenario_code import REMOTE_TEMPLATE
+
 pytestmark = pytest.mark.compat
 
 PUSH = (Path(__file__).parent.parent / "data" / "github_push.json").read_bytes()
 
 SETUP = """
-from zenml import pipeline, step
 from zenml.client import Client
 from zenml.enums import PluginSubType, StackComponentType as T
-from zenml.models import BuildItem, ComponentRequest, PipelineBuildRequest, PipelineDeploymentRequest
 
 p = params
-
-
-@step
-def greet(name: str) -> str:
-    return f"hello {name}"
-
-
-@pipeline(name=p["pipeline"], enable_cache=False)
-def greeting(name: str = "world"):
-    greet(name)
-
-
-def component(client, name, type_, flavor, configuration):
-    return client.zen_store.create_stack_component(ComponentRequest(
-        name=name, type=type_, flavor=flavor, configuration=configuration,
-        user=client.active_user.id, workspace=client.active_workspace.id,
-    ))
-
+""" + REMOTE_TEMPLATE + """
 
 # a template run must set the step's parameters (the server refuses a run without them)
 RUN_CONFIG = {"run_name": "on-push-{date}-{time}", "steps": {"greet": {"parameters": {"name": "push"}}}}
@@ -61,19 +45,8 @@ if __name__ == "__main__":
     orchestrator = component(client, p["pipeline"] + "-k8s", T.ORCHESTRATOR, "kubernetes", {})
     store = component(client, p["pipeline"] + "-s3", T.ARTIFACT_STORE, "s3", {"path": "s3://zenyard-compat/a"})
     stack = client.create_stack(p["pipeline"] + "-stack", {T.ORCHESTRATOR: orchestrator.id, T.ARTIFACT_STORE: store.id})
-    build = client.zen_store.create_build(PipelineBuildRequest(
-        user=client.active_user.id, workspace=client.active_workspace.id, stack=stack.id,
-        pipeline=source.pipeline.id, is_local=False, contains_code=True,
-        images={"orchestrator": BuildItem(image="registry.invalid/greeting:1", contains_code=True)},
-    ))
-    deployment = client.zen_store.create_deployment(PipelineDeploymentRequest(
-        user=client.active_user.id, workspace=client.active_workspace.id, stack=stack.id,
-        pipeline=source.pipeline.id, build=build.id, run_name_template=source.run_name_template,
-        pipeline_configuration=source.pipeline_configuration, step_configurations=source.step_configurations,
-        client_environment=source.client_environment, client_version=source.client_version,
-        server_version=source.server_version, pipeline_version_hash=source.pipeline_version_hash,
-        pipeline_spec=source.pipeline_spec,
-    ))
+    build = build_for(client, stack.id, source.pipeline.id, "registry.invalid/greeting:1")
+    deployment = deployment_with(client, source, stack.id, build.id)
     template = client.create_run_template(p["pipeline"] + "-template", deployment_id=deployment.id)
     account = client.create_service_account(p["pipeline"] + "-bot")
 
