@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import lazyload
+
 from store.db import Database
 from store.filtering import ListParams, paginate, sort_order, where_clause
+from store.records import fetch
 from store.resources import Actor, Resource
 from store.tags import attach_tags, detach_tags, forget_tags
 
 
-def find_row(session, resource: Resource, name_or_id: Any, workspace_id=None):
-    """The row named or identified by `name_or_id`, or NotFound."""
+def find_row(session, resource: Resource, name_or_id: Any, workspace_id=None, as_record: bool = False):
+    """The row named or identified by `name_or_id` (an ORM entity, or a
+    `Record` with `as_record`), or NotFound."""
     query = resource.base_query().where(resource.lookup(name_or_id))
     if workspace_id is not None and hasattr(resource.table, "workspace_id"):
         query = query.where(resource.table.workspace_id == workspace_id)
-    row = session.scalars(query.limit(1)).unique().first()
+    query = query.limit(1)
+    row = next(iter(as_records(session, query)), None) if as_record else session.scalars(query).unique().first()
     if row is None:
         raise resource.not_found(name_or_id)
     return row
@@ -59,10 +64,6 @@ def list_entities(
 def as_records(session, query) -> list:
     """The rows of an entity select as Records (see `Resource.reads_records`):
     the entity's columns, without its eager loads."""
-    from sqlalchemy.orm import lazyload
-
-    from store.records import fetch
-
     return fetch(session, query.options(lazyload("*")))
 
 
@@ -70,14 +71,10 @@ def get_entity(
     db: Database, resource: Resource, name_or_id: Any, actor: Actor, hydrate: bool = True
 ) -> dict:
     with db.reading() as session:
-        if resource.reads_records:
-            found = as_records(session, resource.base_query().where(resource.lookup(name_or_id)).limit(1))
-            if not found:
-                raise resource.not_found(name_or_id)
-            resource.authorize("read", actor, found[0])
-            return resource.present_many(session, found, hydrate)[0]
-        row = find_row(session, resource, name_or_id)
+        row = find_row(session, resource, name_or_id, as_record=resource.reads_records)
         resource.authorize("read", actor, row)
+        if resource.reads_records:  # a record has no session to present itself with
+            return resource.present_many(session, [row], hydrate)[0]
         return resource.present(row, hydrate)
 
 

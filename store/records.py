@@ -121,9 +121,8 @@ def attach_owners(session: Session, records: list[Record]) -> list[Record]:
             continue
         cache = _owners(session, attribute)
         missing = {r.__dict__[column] for r in records} - cache.keys() - {None}
-        if missing:
-            for owner in connection(session).execute(by_ids(table()), {"ids": list(missing)}).mappings():
-                cache[owner["id"]] = Record(owner)
+        for found in fetch_by_ids(session, table(), missing):
+            cache[found.id] = found
         for record in records:
             record.__dict__[attribute] = cache.get(record.__dict__[column])
     return records
@@ -134,11 +133,11 @@ def owner(session: Session, attribute: str, owner_id: Any) -> Record | None:
     id, or None; read once per request."""
     cache = _owners(session, attribute)
     if owner_id not in cache:
-        table = dict((name, table) for name, _, table in _OWNERS)[attribute]()
-        row = connection(session).execute(by_ids(table), {"ids": [owner_id]}).mappings().first()
-        if row is None:
+        table = next(table for name, _, table in _OWNERS if name == attribute)
+        found = fetch_by_ids(session, table(), [owner_id])
+        if not found:
             return None
-        cache[owner_id] = Record(row)
+        cache[owner_id] = found[0]
     return cache[owner_id]
 
 

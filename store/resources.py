@@ -18,6 +18,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from store.errors import EntityExists, IllegalOperation, NotFound
 from store.filtering import FilterField, Kind, parse_uuid
+from store.records import Record, brief
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,6 @@ def present_brief(noun: str, row: Any) -> dict | None:
     """A related user or workspace as ZenML nests it: not hydrated."""
     if row is None:
         return None
-    from store.records import Record, brief
-
     if isinstance(row, Record):
         return brief(row, lambda record: _present_brief(noun, record))
     return _present_brief(noun, row)
