@@ -19,6 +19,10 @@ class VerifiedTokenCache(JWTManager):
     it while it is valid (a deactivated user, a revoked API key or device)
     is checked on each request after decoding, as before. Tokens that come
     with a CSRF value (cookies) are always verified in full.
+
+    It hooks flask-jwt-extended 4.x's `_decode_jwt_from_config`, the one
+    place that library decodes a token; were that method renamed, tokens
+    would simply be verified in full again (test_auth covers expiry).
     """
 
     #: Verified tokens kept per process (a token is a few hundred bytes).
